@@ -1,0 +1,33 @@
+# The two commands a new user needs: `make sample` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: sample test lint golden clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Install, then run the whole pipeline on the bundled sample content (offline).
+sample: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/newsletter run 2020-10
+
+# Install with the test extras (and what the tests need from the system), run the suite.
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	./scripts/install-test-deps
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/python
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy newsletter
+
+# Regenerate the golden files after an intended rendering change; review the diff.
+golden: $(BIN)/python
+	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+clean:
+	rm -rf build dist .newsletter .pytest_cache .mypy_cache .ruff_cache

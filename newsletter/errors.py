@@ -1,0 +1,82 @@
+"""One exception tree for every stage.
+
+Each message says what went wrong *and* what to do next. The CLI maps each class to an
+exit code and prints only the message; the traceback appears with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base class of every error the tool reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(NewsletterError):
+    """newsletter.toml is missing or invalid."""
+
+    exit_code = 2
+
+
+class ProjectError(NewsletterError):
+    """The project folder is not usable (missing files, unknown month...)."""
+
+    exit_code = 2
+
+
+class CollectError(NewsletterError):
+    """A source could not be fetched or parsed."""
+
+    exit_code = 3
+
+
+class StoreError(NewsletterError):
+    """The SQLite store could not be opened or written."""
+
+    exit_code = 4
+
+
+class IssueFileError(NewsletterError):
+    """An issue file is malformed or does not validate."""
+
+    exit_code = 5
+
+
+class RenderError(NewsletterError):
+    """A template or the generated MJML could not be rendered."""
+
+    exit_code = 6
+
+
+class ExportError(NewsletterError):
+    """An export could not be written."""
+
+    exit_code = 7
+
+
+class SendError(NewsletterError):
+    """Sending failed."""
+
+    exit_code = 8
+
+
+def format_validation_error(source: str, exc: object) -> str:
+    """Format a pydantic ``ValidationError`` as one line per problem, naming its key."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return f"{source}: {exc}"
+    lines = [f"{source}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - {loc}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Validated records that flow between the stages.
+
+The validators here are the last line of defence: whatever a source sends, a record that
+exists can be put into an email. URLs are http(s), single-line fields hold no CR/LF,
+datetimes carry a time zone, and HTML bodies are sanitised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from newsletter.sanitize import clean_html
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_http_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {value[:80]!r}")
+    if any(c in value for c in "\r\n\t\x00 "):
+        raise ValueError("URL must not contain whitespace or control characters")
+    return value
+
+
+def check_single_line(value: str) -> str:
+    if any(c in value for c in "\r\n\x00"):
+        raise ValueError("must be a single line (no CR, LF or NUL)")
+    return value.strip()
+
+
+def check_month(value: str) -> str:
+    if not MONTH_RE.match(value):
+        raise ValueError(f"must be a month as YYYY-MM, got {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+SingleLine = Annotated[str, AfterValidator(check_single_line)]
+Month = Annotated[str, AfterValidator(check_month)]
+SafeHtml = Annotated[str, AfterValidator(clean_html)]
+
+
+class Kind(StrEnum):
+    news = "news"
+    event = "event"
+    call = "call"
+    award = "award"
+
+
+class Image(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    alt: SingleLine = ""
+    credit: SingleLine | None = None
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+
+
+def item_id(key: str) -> str:
+    """A stable id for a story, derived from its canonical URL (or guid)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+class NewsItem(BaseModel):
+    """One story as collected from a source, normalised and safe to publish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    source: SingleLine
+    title: SingleLine = Field(min_length=1)
+    kicker: SingleLine | None = None
+    url: HttpUrl
+    published: AwareDatetime
+    updated: AwareDatetime | None = None
+    summary: str = ""
+    body_html: SafeHtml = ""
+    image: Image | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    kind: Kind = Kind.news
+    deadline: date | None = None
+    event_date: date | None = None
+    guid: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("summary")
+    @classmethod
+    def _summary_has_no_nul(cls, value: str) -> str:
+        return value.replace("\x00", "").strip()
+
+    @property
+    def month(self) -> str:
+        return self.published.strftime("%Y-%m")
+
+
+class Story(BaseModel):
+    """A story as it stands in an issue file: a snapshot of the item, edited by staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: SingleLine = Field(min_length=1)
+    url: HttpUrl
+    kicker: SingleLine | None = None
+    summary: str = ""
+    source: SingleLine | None = None
+    published: AwareDatetime | None = None
+    image: Image | None = None
+    kind: Kind = Kind.news
+    deadline: date | None = None
+    event_date: date | None = None
+    language: str | None = None
+    cta: SingleLine | None = None
+
+    @classmethod
+    def from_item(cls, item: NewsItem) -> Story:
+        return cls(
+            id=item.id,
+            title=item.title,
+            url=item.url,
+            kicker=item.kicker,
+            summary=item.summary,
+            source=item.source,
+            published=item.published,
+            image=item.image,
+            kind=item.kind,
+            deadline=item.deadline,
+            event_date=item.event_date,
+            language=item.language,
+        )
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: SingleLine = Field(min_length=1)
+    stories: list[Story] = Field(default_factory=list)
+
+
+class Issue(BaseModel):
+    """A monthly newsletter issue: the editor's self-contained file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: Month
+    subject: SingleLine = Field(min_length=1, max_length=150)
+    preheader: SingleLine = ""
+    intro: str = ""
+    send_date: date | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    sections: list[Section] = Field(default_factory=list)
+    alternates: list[Story] = Field(default_factory=list)
+
+    @field_validator("intro")
+    @classmethod
+    def _intro_strip(cls, value: str) -> str:
+        return value.strip()
+
+    def stories(self) -> list[Story]:
+        return [story for section in self.sections for story in section.stories]
+
+    @property
+    def lead(self) -> Story | None:
+        stories = self.stories()
+        return stories[0] if stories else None
+
+    def updated(self) -> datetime | None:
+        dates = [s.published for s in self.stories() if s.published]
+        return max(dates) if dates else None

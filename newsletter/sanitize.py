@@ -1,0 +1,81 @@
+"""HTML and text hygiene shared by every stage.
+
+Everything that reaches an email passes through here: HTML bodies are cleaned to an
+email-safe allow-list with nh3 (ammonia), and plain-text fields lose markup and control
+characters so they can never break a header or a template.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+
+# Tags a newsletter body may keep. No script/style/iframe/form/object, no event attributes.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
+    "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol",
+    "p", "pre", "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height", "title"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "abbr": {"title"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+_TAG_RE = re.compile(r"<[^>]*>")
+_DROP_BLOCKS_RE = re.compile(r"<(script|style|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_WS_RE = re.compile(r"\s+")
+_CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"”’)]?\s")
+
+
+def clean_html(fragment: str) -> str:
+    """Sanitise an HTML fragment to the email-safe allow-list."""
+    if not fragment:
+        return ""
+    return nh3.clean(
+        _CTRL_RE.sub("", fragment),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    ).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """Markup-free, single-line text: tags and script/style bodies dropped, entities decoded."""
+    if not fragment:
+        return ""
+    text = _DROP_BLOCKS_RE.sub(" ", fragment)
+    text = _TAG_RE.sub(" ", text)
+    text = html.unescape(text)
+    text = _CTRL_RE.sub("", text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace, including CR/LF, to single spaces."""
+    return _WS_RE.sub(" ", _CTRL_RE.sub("", text)).strip()
+
+
+def summarize(text: str, limit: int = 300) -> str:
+    """Cut plain text at the last sentence boundary before ``limit`` characters.
+
+    Falls back to the last word boundary plus an ellipsis when no sentence ends in range.
+    """
+    text = one_line(text)
+    if len(text) <= limit:
+        return text
+    window = text[: limit + 1]
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(window)]
+    if ends and ends[-1] >= limit // 3:
+        return window[: ends[-1]].strip()
+    cut = window.rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return cut + "…"

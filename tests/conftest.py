@@ -1,0 +1,161 @@
+"""Shared fixtures: a real local HTTP server, fresh projects, golden-file helpers."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the golden files from the current output instead of comparing.",
+    )
+
+
+@dataclass
+class Response:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[BaseHTTPRequestHandler], Response]
+
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 that serves routes and static files.
+
+    ``routes`` maps a path (without query string) to a Response or to a callable that
+    builds one from the request; anything else is looked up under ``root``.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+        self.routes: dict[str, Response | Handler] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                server.requests.append((self.path, dict(self.headers.items())))
+                route = server.routes.get(path)
+                if callable(route):
+                    route = route(self)
+                if route is None:
+                    route = server.static(path)
+                try:
+                    self.send_response(route.status)
+                    for key, value in route.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(route.body)))
+                    self.end_headers()
+                    self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def static(self, path: str) -> Response:
+        if self.root is None:
+            return Response(b"not found", 404)
+        target = (self.root / path.lstrip("/")).resolve()
+        if not target.is_file() or self.root.resolve() not in target.parents:
+            return Response(b"not found", 404)
+        ctype = {
+            ".xml": "application/rss+xml; charset=utf-8",
+            ".json": "application/json; charset=utf-8",
+            ".html": "text/html; charset=utf-8",
+        }.get(target.suffix, "application/octet-stream")
+        return Response(target.read_bytes(), 200, {"Content-Type": ctype})
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    with LocalServer(FIXTURES) as server:
+        yield server
+
+
+CONFIG_TEMPLATE = """\
+[newsletter]
+name = "Test News"
+from_email = "news@example.org"
+postal_address = "Test Org, Street 1, 0001 Oslo, Norway"
+web_url = "https://news.example.org"
+unsubscribe_url = "https://news.example.org/unsubscribe"
+
+{sources}
+"""
+
+
+def write_project(root: Path, sources: list[dict[str, str]]) -> Path:
+    """A minimal project folder whose newsletter.toml lists ``sources``."""
+    root.mkdir(parents=True, exist_ok=True)
+    blocks = "\n".join(
+        "[[sources]]\n" + "\n".join(f'{k} = "{v}"' for k, v in source.items()) + "\n"
+        for source in sources
+    )
+    (root / "newsletter.toml").write_text(CONFIG_TEMPLATE.format(sources=blocks))
+    return root
+
+
+@pytest.fixture
+def sample_project(tmp_path: Path) -> Path:
+    """A copy of this repository's own newsletter project (config, sources, issues)."""
+    dest = tmp_path / "sample"
+    dest.mkdir()
+    shutil.copy(REPO / "newsletter.toml", dest / "newsletter.toml")
+    shutil.copytree(REPO / "sources", dest / "sources")
+    shutil.copytree(REPO / "issues", dest / "issues")
+    return dest
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def assert_golden(name: str, actual: str, update: bool) -> None:
+    """Compare ``actual`` with tests/golden/NAME; ``--update-golden`` rewrites it."""
+    path = GOLDEN / name
+    if update or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        if not update:
+            pytest.fail(f"golden file {path} was missing and has been written; review it")
+        return
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, (
+        f"output differs from {path}; if the change is intended, regenerate with "
+        "`pytest --update-golden` and review the diff"
+    )
