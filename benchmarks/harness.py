@@ -216,6 +216,7 @@ def traced_peak_mb(fn: Callable[[], T]) -> tuple[T, float]:
 @dataclass(frozen=True)
 class ProcessRun:
     seconds: float
+    cpu_seconds: float  # user + system: what the process itself used, whatever else runs
     peak_mb: float
     returncode: int
     stdout: str
@@ -250,11 +251,39 @@ def run_process(
         err.seek(0)
         return ProcessRun(
             seconds=seconds,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
             peak_mb=usage.ru_maxrss / 1024,
             returncode=proc.returncode,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
+
+
+def cold_runs(
+    cmd: Sequence[str],
+    repeat: int = REPEAT_FULL,
+    *,
+    warmup: int = 1,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+) -> list[ProcessRun]:
+    """``repeat`` fresh processes running ``cmd``, after ``warmup`` untimed ones; raises on failure.
+
+    The warm-up run fills the OS file cache, so every timed run starts from the same state:
+    a new interpreter with cold imports, and files already in memory.
+    """
+    runs = []
+    for i in range(warmup + repeat):
+        result = run_process(cmd, cwd=cwd, env=env, timeout=timeout)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise BenchmarkError(
+                f"{' '.join(cmd)} exited with {result.returncode}: " + " / ".join(tail)
+            )
+        if i >= warmup:
+            runs.append(result)
+    return runs
 
 
 def cold_process(
@@ -266,22 +295,9 @@ def cold_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 600.0,
 ) -> float:
-    """The median wall seconds of a fresh process running ``cmd``; raises if it fails.
-
-    The warm-up run fills the OS file cache, so every timed run starts from the same state:
-    a new interpreter with cold imports, and files already in memory.
-    """
-    samples = []
-    for i in range(warmup + repeat):
-        result = run_process(cmd, cwd=cwd, env=env, timeout=timeout)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-            raise BenchmarkError(
-                f"{' '.join(cmd)} exited with {result.returncode}: " + " / ".join(tail)
-            )
-        if i >= warmup:
-            samples.append(result.seconds)
-    return statistics.median(samples)
+    """The median wall seconds of a fresh process running ``cmd`` (see ``cold_runs``)."""
+    runs = cold_runs(cmd, repeat, warmup=warmup, cwd=cwd, env=env, timeout=timeout)
+    return statistics.median(r.seconds for r in runs)
 
 
 # --- the machine -----------------------------------------------------------------------------
@@ -461,8 +477,7 @@ def format_met(met: bool | None) -> str:
     return {True: "yes", False: "NO", None: "–"}[met]
 
 
-COLUMNS = ("workload", "ours (median)", "baseline (median)", "ratio", "peak MB", "target",
-           "met?", "note")  # fmt: skip
+COLUMNS = ("workload", "ours", "baseline", "ratio", "peak MB", "target", "met?", "note")
 
 
 def table_cells(row: Row) -> list[str]:
@@ -484,11 +499,12 @@ def print_table(rows: Sequence[Row], title: str = "Benchmarks") -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
-    table = Table(title=title)
+    # A log file or CI step is not a terminal; give it room for the whole table.
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    table = Table(title=title, caption="ours and baseline are medians; ratio = baseline / ours")
     for column in COLUMNS[:-1]:
-        numeric = column in ("ours (median)", "baseline (median)", "ratio", "peak MB")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric)
+        numeric = column in ("ours", "baseline", "ratio", "peak MB")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "target")
     notes = []
     for row in rows:
         cells = [escape(cell) for cell in table_cells(row)]
