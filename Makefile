@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: sample test lint golden clean
+.PHONY: sample test lint golden bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ lint: $(BIN)/python
 # Regenerate the golden files after an intended rendering change; review the diff.
 golden: $(BIN)/python
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+# Time every workload against its baseline (see benchmarks/README.md); writes benchmarks/results.json.
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks --json benchmarks/results.json
+
+# The same on small sizes, in under two minutes: CI's smoke test that the benchmarks still run.
+bench-quick: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf build dist .newsletter .pytest_cache .mypy_cache .ruff_cache
