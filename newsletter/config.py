@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from newsletter.errors import ConfigError, format_validation_error
-from newsletter.models import HttpUrl, SingleLine, check_http_url
+from newsletter.models import HttpUrl, Kind, SingleLine, check_http_url
 
 CONFIG_FILE = "newsletter.toml"
 SourceKind = Literal["feed", "page", "wordpress", "folder"]
@@ -96,9 +96,71 @@ class Source(Strict):
         return path if path.is_absolute() else root / path
 
 
+class ScoreWeights(Strict):
+    """How much each signal counts when the draft ranks stories (each signal is 0..1)."""
+
+    recency: float = Field(default=1.0, ge=0)
+    source: float = Field(default=1.0, ge=0)
+    image: float = Field(default=0.5, ge=0)
+    length: float = Field(default=0.5, ge=0)
+    kind: float = Field(default=1.0, ge=0)
+
+
+class SectionRule(Strict):
+    """A section of the issue and which stories go in it.
+
+    A story goes to the first rule it matches: all of the rule's kinds, sources and keywords
+    lists that are given must match (a keyword matches if any of them occurs).
+    """
+
+    title: SingleLine = Field(min_length=1)
+    kinds: list[Kind] = Field(default_factory=list)
+    sources: list[SingleLine] = Field(default_factory=list)
+    keywords: list[SingleLine] = Field(default_factory=list)
+    order: Literal["score", "deadline", "published"] = Field(
+        default="score",
+        description="score: best first; deadline: soonest deadline or event date first.",
+    )
+    max_stories: int | None = Field(default=None, ge=1)
+
+
+def _default_kind_weights() -> dict[Kind, float]:
+    return {Kind.news: 0.0, Kind.call: 0.6, Kind.event: 0.5, Kind.award: 0.3}
+
+
 class DraftSettings(Strict):
     max_stories: int = Field(default=8, ge=1, le=50)
-    section: SingleLine = "News"
+    section: SingleLine = Field(default="News", description="For stories no rule places.")
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2,3}$",
+        description="Edition language (default: newsletter.language).",
+    )
+    window: Literal["month", "since-last-issue"] = Field(
+        default="since-last-issue",
+        description="month: stories of the month only; since-last-issue: also those published "
+        "after the previous issue's send date.",
+    )
+    lookback_days: int = Field(
+        default=45, ge=0, le=366,
+        description="Calls and events published this many days before the window still count "
+        "while their deadline or date is open.",
+    )  # fmt: skip
+    send_day: int = Field(
+        default=1, ge=1, le=28, description="Default send date: this day of the next month."
+    )
+    max_per_source: int | None = Field(default=None, ge=1)
+    max_per_section: int | None = Field(default=None, ge=1)
+    max_alternates: int = Field(default=10, ge=0, le=200)
+    lead_min_width: int = Field(
+        default=400, ge=0, description="A lead image narrower than this (when known) is not used."
+    )
+    weights: ScoreWeights = Field(default_factory=ScoreWeights)
+    kind_weights: dict[Kind, float] = Field(default_factory=_default_kind_weights)
+    keywords: dict[str, float] = Field(
+        default_factory=dict, description="Boost (or, negative, penalty) per keyword or phrase."
+    )
+    sections: list[SectionRule] = Field(default_factory=list)
 
 
 class Config(Strict):

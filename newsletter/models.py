@@ -110,12 +110,32 @@ class NewsItem(BaseModel):
         return self.published.strftime("%Y-%m")
 
 
-class Story(BaseModel):
-    """A story as it stands in an issue file: a snapshot of the item, edited by staff."""
+class StoryOverrides(BaseModel):
+    """What staff changed about a story: these win over the snapshot when the issue is built.
+
+    The snapshot keeps what the source published, so a re-draft can tell the two apart.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str
+    title: SingleLine | None = Field(default=None, min_length=1)
+    summary: str | None = None
+    image: HttpUrl | None = Field(default=None, description="Another image URL for the story.")
+    alt: SingleLine | None = Field(default=None, description="Alt text for the story's image.")
+    cta: SingleLine | None = Field(default=None, min_length=1, description="The button text.")
+
+
+class Story(BaseModel):
+    """A story as it stands in an issue file: a snapshot of the item, edited by staff.
+
+    Templates should see ``effective()`` stories (``Issue.resolved()`` does that for a whole
+    issue, and ``load_issue`` returns resolved issues), so ``title``, ``summary``, ``image``
+    and ``cta`` already carry the staff's overrides.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
     title: SingleLine = Field(min_length=1)
     url: HttpUrl
     kicker: SingleLine | None = None
@@ -128,6 +148,8 @@ class Story(BaseModel):
     event_date: date | None = None
     language: str | None = None
     cta: SingleLine | None = None
+    pin: bool = Field(default=False, description="Keep this story even when drafting over.")
+    overrides: StoryOverrides | None = None
 
     @classmethod
     def from_item(cls, item: NewsItem) -> Story:
@@ -146,6 +168,36 @@ class Story(BaseModel):
             language=item.language,
         )
 
+    def effective(self) -> Story:
+        """The story as it will be printed: overrides applied over the snapshot."""
+        edit = self.overrides
+        if edit is None:
+            return self
+        image = self.image
+        if edit.image is not None:
+            keep = image is not None and image.url == edit.image
+            image = Image(
+                url=edit.image,
+                alt=edit.alt if edit.alt is not None else (image.alt if keep and image else ""),
+                credit=image.credit if keep and image else None,
+            )
+        elif edit.alt is not None and image is not None:
+            image = image.model_copy(update={"alt": edit.alt})
+        return self.model_copy(
+            update={
+                "title": edit.title or self.title,
+                "summary": self.summary if edit.summary is None else edit.summary.strip(),
+                "image": image,
+                "cta": edit.cta or self.cta,
+                "overrides": None,
+            }
+        )
+
+    @property
+    def due(self) -> date | None:
+        """The date a reader has to act by: the deadline, or the day of the event."""
+        return self.deadline or self.event_date
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -162,11 +214,14 @@ class Issue(BaseModel):
     month: Month
     subject: SingleLine = Field(min_length=1, max_length=150)
     preheader: SingleLine = ""
-    intro: str = ""
     send_date: date | None = None
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    intro: str = ""
     sections: list[Section] = Field(default_factory=list)
     alternates: list[Story] = Field(default_factory=list)
+    offered: list[str] = Field(
+        default_factory=list, description="Ids the draft has suggested before; not again."
+    )
 
     @field_validator("intro")
     @classmethod
@@ -180,6 +235,14 @@ class Issue(BaseModel):
     def lead(self) -> Story | None:
         stories = self.stories()
         return stories[0] if stories else None
+
+    def resolved(self) -> Issue:
+        """A copy ready to render: every story with its overrides applied."""
+        sections = [
+            section.model_copy(update={"stories": [s.effective() for s in section.stories]})
+            for section in self.sections
+        ]
+        return self.model_copy(update={"sections": sections})
 
     def updated(self) -> datetime | None:
         dates = [s.published for s in self.stories() if s.published]

@@ -1,34 +1,191 @@
-"""newsletter draft."""
+"""newsletter draft, newsletter validate."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
+
+if TYPE_CHECKING:
+    from newsletter.editor import DraftResult
+    from newsletter.issuefile import IssueReport
+
+
+def _send_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date; write it as YYYY-MM-DD, for example 2024-03-10",
+            param_hint="--send-date",
+        ) from None
 
 
 @app.command()
 def draft(
     month: MonthArg,
     project: ProjectOpt = Path("."),
+    send_date: Annotated[
+        str | None,
+        typer.Option(
+            "--send-date",
+            metavar="YYYY-MM-DD",
+            help="When the issue goes out: calls and events closed by then are left out "
+            "(default: the one in the file, else [draft] send_day of the next month).",
+        ),
+    ] = None,
     max_stories: Annotated[
         int | None, typer.Option("--max-stories", "-n", min=1, help="How many stories at most.")
     ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show every candidate's score and why it was kept.")
+    ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Start over, replacing an existing issue file.")
+        bool,
+        typer.Option("--force", help="Start over, replacing the issue file (pinned stories stay)."),
     ] = False,
 ) -> None:
     """Choose the month's stories and write issues/YYYY-MM.yaml for editing.
 
-    Example: newsletter draft 2020-10 --max-stories 6
+    Run it again at any time: your edits stay, and new candidates are added as alternates.
+
+    Example: newsletter draft 2024-03 --send-date 2024-03-10 --explain
     """
-    from newsletter.editor import write_draft
+    from newsletter.editor import draft as run_draft
+
+    when = _send_date(send_date)
+    proj = open_project(project)
+    result = run_draft(proj, month, send_date=when, max_stories=max_stories, force=force)
+    if explain:
+        _print_explain(result)
+    _print_result(result)
+
+
+def _print_result(result: DraftResult) -> None:
+    from rich.markup import escape
+
+    window = result.selection.window
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    if result.created:
+        console.print(
+            f"Wrote [bold]{escape(str(result.path))}[/] with {result.stories} stories and "
+            f"{result.alternates} alternates (window {window.describe()}, send date "
+            f"{window.send_date})."
+        )
+    elif result.changed:
+        added = f"added {len(result.added)} alternate(s)" if result.added else "no new stories"
+        filled = f", filled in {len(result.filled)} story snapshot(s)" if result.filled else ""
+        console.print(
+            f"Updated [bold]{escape(str(result.path))}[/]: {added}{filled}; your edits are kept."
+        )
+    else:
+        console.print(f"[bold]{escape(str(result.path))}[/] is up to date: no new stories.")
+    if not result.selection.chosen() and result.created:
+        console.print(
+            f"[yellow]No stories for this issue ({window.describe()}); the file says so.[/]"
+        )
+    if result.report is not None:
+        _print_problems(result.report)
+
+
+def _print_problems(report: IssueReport) -> None:
+    from rich.markup import escape
+
+    for problem in report.problems:
+        colour = "red" if problem.level == "error" else "yellow"
+        console.print(
+            f"[{colour}]{problem.level}:[/] {escape(str(report.path))}: {escape(str(problem))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_explain(result: DraftResult) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from newsletter.editor import Status
+
+    selection = result.selection
+    order = {item.id: n for n, item in enumerate(selection.ranked())}
+    rank = {Status.chosen: 0, Status.alternate: 1, Status.dropped: 2}
+    decisions = sorted(
+        selection.decisions,
+        key=lambda d: (rank[d.status], order.get(d.item.id, 0), -d.score.total),
+    )
+    table = Table(
+        title=f"Candidates for {selection.window.month}: {selection.window.describe()}, "
+        f"send date {selection.window.send_date}",
+        show_lines=False,
+    )
+    for column in ("score", "rec", "src", "img", "len", "kind", "kw"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("decision", ratio=2)
+    table.add_column("date", no_wrap=True)
+    table.add_column("title", ratio=3)
+    colours = {Status.chosen: "green", Status.alternate: "yellow", Status.dropped: "red"}
+    for d in decisions:
+        parts = [f"{v:.2f}" for v in d.score.parts().values()]
+        if d.score.matched:
+            parts[-1] += f" ({', '.join(d.score.matched)})"
+        where = f" → {d.section}" if d.section and d.status is not Status.dropped else ""
+        table.add_row(
+            f"{d.score.total:.2f}",
+            *map(escape, parts),
+            f"[{colours[d.status]}]{d.status.value}[/]: {escape(d.reason)}{escape(where)}",
+            d.item.published.date().isoformat(),
+            escape(d.item.title[:70]),
+        )
+    console.print(table)
+    if not decisions:
+        console.print("No candidates: nothing stored for this window.")
+
+
+@app.command()
+def validate(
+    month: MonthArg,
+    project: ProjectOpt = Path("."),
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on warnings too (non-https links...).")
+    ] = False,
+) -> None:
+    """Check an issue file: every problem with its file, line and key.
+
+    Checks unknown keys, the subject (present, at most 150 characters), https links,
+    story titles, duplicate stories, deadlines before the send date, and story ids missing
+    from the store. `newsletter build` runs the same checks.
+
+    Example: newsletter validate 2024-03
+    """
+    from rich.markup import escape
+
+    from newsletter.errors import IssueFileError
+    from newsletter.issuefile import Level, validate_issue
+    from newsletter.store import Store
 
     proj = open_project(project)
-    path, issue = write_draft(proj, month, max_stories=max_stories, force=force)
-    console.print(f"Wrote [bold]{path}[/] with {len(issue.stories())} stories.")
-    if not issue.stories():
-        console.print("[yellow]No stories were published in that month.[/]")
+    path = proj.require_issue(month)
+    if proj.store_path.exists():
+        with Store(proj.store_path) as store:
+            report = validate_issue(path, known=lambda i: store.get(i) is not None)
+    else:
+        report = validate_issue(path)
+    for problem in report.warnings:
+        console.print(
+            f"[yellow]warning:[/] {escape(f'{path}: {problem}')}", highlight=False, soft_wrap=True
+        )
+    if report.errors:
+        raise IssueFileError(report.message(), hint="fix the lines above and validate again")
+    if strict and report.warnings:
+        raise IssueFileError(
+            report.message(Level.warning), hint="fix the warnings, or validate without --strict"
+        )
+    stories = len(report.issue.stories()) if report.issue else 0
+    console.print(f"[green]ok:[/] {path} ({stories} stories)", highlight=False)

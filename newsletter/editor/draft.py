@@ -1,0 +1,283 @@
+"""draft: write or update ``issues/YYYY-MM.yaml`` from the store.
+
+A new file gets the chosen stories, the runner-ups as alternates, and a subject and
+preheader suggested from the lead story. An existing file is updated in place: every
+hand edit stays (order, removals, rewritten text, pins, comments) and only new candidates
+are added, as alternates. ``force`` starts over, keeping only pinned stories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from newsletter.config import Config
+from newsletter.editor.scoring import Scorer
+from newsletter.editor.select import Decision, Selection, select_stories
+from newsletter.editor.window import default_send_date, issue_window, read_history
+from newsletter.errors import IssueFileError
+from newsletter.issuefile import (
+    IssueReport,
+    add_alternates,
+    dump_yaml,
+    fill_snapshot,
+    incomplete_stories,
+    issue_to_yaml,
+    line_of,
+    offered_ids,
+    read_yaml,
+    record_offered,
+    set_send_date,
+    story_ids,
+    tree_send_date,
+    validate_tree,
+    write_text,
+)
+from newsletter.models import Issue, NewsItem, Section, Story
+from newsletter.project import Project
+from newsletter.sanitize import summarize
+from newsletter.store import Store
+
+SUBJECT_TARGET = 110
+PREHEADER_TARGET = 110
+
+
+@dataclass
+class DraftResult:
+    path: Path
+    selection: Selection
+    created: bool
+    """A new file (or one started over with force), as opposed to an updated one."""
+    changed: bool
+    stories: int
+    alternates: int
+    added: list[str] = field(default_factory=list)
+    """Ids added as alternates to an existing file."""
+    filled: list[str] = field(default_factory=list)
+    """Ids whose snapshot was filled in from the store."""
+    warnings: list[str] = field(default_factory=list)
+    report: IssueReport | None = None
+
+
+def suggest_subject(config: Config, month: str, lead: NewsItem | None) -> str:
+    month_name = datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+    if lead is None:
+        return f"{config.newsletter.name}, {month_name}: no news this month"
+    subject = f"{lead.title} | {config.newsletter.name}, {month_name}"
+    return subject if len(subject) <= SUBJECT_TARGET else summarize(lead.title, SUBJECT_TARGET)
+
+
+def alternate_note(decision: Decision | None) -> str:
+    if decision is None:
+        return "alternate"
+    item = decision.item
+    return (
+        f"{decision.score.total:.2f} · {item.source} · {item.published.date()} · "
+        f"{item.kind.value} · {decision.reason}"
+    )
+
+
+def issue_from_selection(config: Config, selection: Selection) -> Issue:
+    """A fresh issue: the chosen stories in their sections, the runner-ups as alternates."""
+    window, lead = selection.window, selection.lead or next(iter(selection.chosen()), None)
+    alternates = selection.alternates[: config.draft.max_alternates]
+    return Issue(
+        month=window.month,
+        subject=suggest_subject(config, window.month, lead),
+        preheader=summarize(lead.summary, PREHEADER_TARGET) if lead else "",
+        send_date=window.send_date,
+        language=selection.language,
+        sections=[
+            Section(title=title, stories=[Story.from_item(i) for i in items])
+            for title, items in selection.sections
+        ],
+        alternates=[Story.from_item(i) for i in alternates],
+        offered=[i.id for i in selection.chosen() + alternates],
+    )
+
+
+def draft_issue(
+    config: Config,
+    store: Store,
+    month: str,
+    *,
+    max_stories: int | None = None,
+    send_date: date | None = None,
+) -> Issue:
+    """Select and shape a fresh issue, without earlier issues or files (a library helper)."""
+    window = issue_window(
+        month, config.draft, send_date or default_send_date(month, config.draft.send_day)
+    )
+    return issue_from_selection(
+        config, select_stories(config, store, window, max_stories=max_stories)
+    )
+
+
+def draft(
+    project: Project,
+    month: str,
+    *,
+    send_date: date | None = None,
+    max_stories: int | None = None,
+    force: bool = False,
+) -> DraftResult:
+    """Draft ``month``'s issue file, or add new candidates to the one that exists."""
+    config = project.config
+    path = project.issue_path(month)
+    warnings: list[str] = []
+    tree: Any = None
+    old_text = ""
+    if path.exists():
+        try:
+            old_text = path.read_text(encoding="utf-8")
+            tree = read_yaml(path)
+        except IssueFileError as exc:
+            if not force:
+                exc.hint = "fix the file (see `newsletter validate`), or pass --force to start over"
+                raise
+            warnings.append(f"{exc.message}; starting over, so no pinned stories were kept")
+        if tree is not None and not isinstance(tree, CommentedMap):
+            if not force:
+                raise IssueFileError(
+                    f"{path}: expected a mapping with month, subject and sections",
+                    hint="fix the file, or pass --force to start over",
+                )
+            tree = None
+    if send_date is None and tree is not None:
+        send_date = tree_send_date(path, tree)
+    send_date = send_date or default_send_date(month, config.draft.send_day)
+
+    history = read_history(project.issues_dir, month, config.draft)
+    warnings += history.warnings
+    window = issue_window(month, config.draft, send_date, history.previous)
+    with Store(project.store_path) as store:
+        selection = select_stories(
+            config, store, window, max_stories=max_stories, used=history.used
+        )
+        if tree is None or force:
+            pinned = _pinned(tree) if tree is not None else []
+            tree = issue_to_yaml(issue_from_selection(config, selection))
+            _restore_pins(tree, pinned)
+            if not selection.chosen():
+                tree.yaml_set_comment_before_after_key(
+                    "sections",
+                    before=f"No stories for this issue: nothing was published {window.describe()}\n"
+                    "and no call or event is open on the send date. Collect again and re-run\n"
+                    "`newsletter draft`, or add stories by id (see `newsletter items`).",
+                )
+            result = DraftResult(path, selection, True, True, 0, 0, warnings=warnings)
+        else:
+            result = _update(path, tree, selection, store, config, send_date, warnings)
+        text = dump_yaml(tree)
+        result.changed = text != old_text
+        if result.changed:
+            write_text(path, text)
+        result.report = validate_tree(path, tree, known=lambda i: store.get(i) is not None)
+    result.stories = len(story_ids(tree, "sections"))
+    result.alternates = len(story_ids(tree, "alternates"))
+    return result
+
+
+def _update(
+    path: Path,
+    tree: CommentedMap,
+    selection: Selection,
+    store: Store,
+    config: Config,
+    send_date: date,
+    warnings: list[str],
+) -> DraftResult:
+    result = DraftResult(path, selection, False, False, 0, 0, warnings=warnings)
+    for loc, node in incomplete_stories(tree):
+        item = store.get(str(node["id"]))
+        if item is None:
+            where = f"line {line_of(tree, loc)}, " if line_of(tree, loc) else ""
+            warnings.append(
+                f"{path}: {where}{'.'.join(map(str, loc))}: story {node['id']} is not in the "
+                "store, so its title and link cannot be filled in; add them by hand"
+            )
+            continue
+        fill_snapshot(node, Story.from_item(item))
+        result.filled.append(item.id)
+    set_send_date(tree, send_date)
+    present = set(story_ids(tree)) | set(offered_ids(tree))
+    new = [item for item in selection.ranked() if item.id not in present]
+    new = new[: config.draft.max_alternates]
+    add_alternates(
+        tree,
+        [(Story.from_item(i), alternate_note(selection.decision(i.id))) for i in new],
+    )
+    if new or "offered" in tree:
+        # A file drafted before `offered` existed stays untouched until there is news.
+        record_offered(tree, [*story_ids(tree), *(i.id for i in new)])
+    result.added = [i.id for i in new]
+    return result
+
+
+def _pinned(tree: Any) -> list[tuple[str, int, Any]]:
+    """(section title, position, story node) of every pinned story in the old file."""
+    pinned = []
+    sections = tree.get("sections") if isinstance(tree, dict) else None
+    for section in sections if isinstance(sections, list) else []:
+        stories = section.get("stories") if isinstance(section, dict) else None
+        for n, story in enumerate(stories if isinstance(stories, list) else []):
+            if isinstance(story, dict) and story.get("pin") is True:
+                pinned.append((str(section.get("title") or "News"), n, story))
+    return pinned
+
+
+def _restore_pins(tree: CommentedMap, pinned: list[tuple[str, int, Any]]) -> None:
+    """Put pinned stories back where they were, removing their fresh copies."""
+    if not pinned:
+        return
+    ids = {str(node.get("id")) for _, _, node in pinned}
+    for key in ("sections", "alternates"):
+        container = tree.get(key) or []
+        if key == "alternates":
+            container[:] = [s for s in container if str(s.get("id")) not in ids]
+            continue
+        for section in container:
+            section["stories"][:] = [s for s in section["stories"] if str(s.get("id")) not in ids]
+    sections = tree["sections"]
+    for title, position, node in pinned:
+        section = next((s for s in sections if s.get("title") == title), None)
+        if section is None:
+            section = CommentedMap(title=title, stories=[])
+            sections.append(section)
+        section["stories"].insert(min(position, len(section["stories"])), node)
+
+
+def write_draft(
+    project: Project,
+    month: str,
+    *,
+    max_stories: int | None = None,
+    force: bool = False,
+    send_date: date | None = None,
+) -> tuple[Path, Issue]:
+    """Draft (or update) the issue file and return it as validated by ``load_issue``."""
+    from newsletter.issuefile import load_issue
+
+    result = draft(project, month, send_date=send_date, max_stories=max_stories, force=force)
+    return result.path, load_issue(result.path, resolve=False)
+
+
+def score_month(config: Config, month: str, items: list[NewsItem]) -> dict[str, float]:
+    """Each item's draft score for ``month``'s issue (for ``newsletter items --month``)."""
+    window = issue_window(month, config.draft, default_send_date(month, config.draft.send_day))
+    scorer = Scorer(config.draft, config.sources, window)
+    return {item.id: scorer.score(item).total for item in items}
+
+
+__all__ = [
+    "DraftResult",
+    "draft",
+    "draft_issue",
+    "issue_from_selection",
+    "score_month",
+    "write_draft",
+]

@@ -1,0 +1,160 @@
+"""Which stories an issue may hold: its time window, its send date, and earlier issues.
+
+News counts when it was published in the window: the month, or (with the default
+``window = "since-last-issue"``) since the previous issue went out, and never after this
+issue's send date. Calls and events may be older: published up to ``lookback_days`` before
+the window, they still count while their deadline or date is open on the send date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from newsletter.config import DraftSettings
+from newsletter.errors import ProjectError
+from newsletter.project import valid_month
+
+
+def month_window(month: str) -> tuple[datetime, datetime]:
+    """[first instant of the month, first instant of the next), in UTC."""
+    year, mon = (int(p) for p in valid_month(month).split("-"))
+    start = datetime(year, mon, 1, tzinfo=UTC)
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def default_send_date(month: str, send_day: int = 1) -> date:
+    """When an issue goes out unless told otherwise: ``send_day`` of the following month."""
+    return month_window(month)[1].date().replace(day=send_day)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    month: str
+    start: datetime
+    """News published at or after this instant counts..."""
+    end: datetime
+    """...and before this one."""
+    send_date: date
+    lookback_start: datetime
+    """Open calls and events published from here on count too."""
+    previous: str | None = None
+    """The earlier issue whose send date moved the start back, if any."""
+
+    def describe(self) -> str:
+        last = (self.end - timedelta(seconds=1)).date()
+        since = f" (since the {self.previous} issue went out)" if self.previous else ""
+        return f"{self.start.date()} to {last}{since}"
+
+
+def issue_window(
+    month: str,
+    settings: DraftSettings,
+    send_date: date,
+    previous: tuple[str, date] | None = None,
+) -> Window:
+    """The window of ``month``'s issue, sent on ``send_date``; ``previous`` is (month, sent)."""
+    start, end = month_window(month)
+    if send_date < start.date():
+        raise ProjectError(
+            f"send date {send_date} is before the issue's month {month}",
+            hint=f"pass --send-date on or after {start.date()}",
+        )
+    moved_by = None
+    if settings.window == "since-last-issue" and previous and previous[1] < start.date():
+        start, moved_by = _midnight(previous[1]), previous[0]
+    # Stories published after the issue went out belong to the next one.
+    end = min(end, _midnight(send_date + timedelta(days=1)))
+    lookback = start - timedelta(days=settings.lookback_days)
+    return Window(month, start, end, send_date, lookback, moved_by)
+
+
+@dataclass
+class History:
+    """What earlier issue files say: stories already sent and when the last issue went out."""
+
+    used: dict[str, str] = field(default_factory=dict)
+    """Story id -> the month of the earlier issue that used it."""
+    previous: tuple[str, date] | None = None
+    """The month and send date of the latest earlier issue, when it has a send date."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def earlier_issues(issues_dir: Path, month: str) -> list[tuple[str, Path]]:
+    """(month, path) of the issue files before ``month``, newest first."""
+    found = []
+    if issues_dir.is_dir():
+        for path in issues_dir.glob("*.yaml"):
+            try:
+                other = valid_month(path.stem)
+            except ProjectError:
+                continue
+            if other < month:
+                found.append((other, path))
+    return sorted(found, reverse=True)
+
+
+def _load(path: Path, history: History) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        history.warnings.append(
+            f"{path}: could not be read ({type(exc).__name__}); fix it, or its stories may be "
+            "suggested again"
+        )
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> History:
+    """Read the earlier issue files that matter for ``month``'s issue.
+
+    The latest one gives the previous send date. For stories already used, only issues
+    from the weeks the candidates come from are read (an older issue cannot hold a story
+    young enough to be a candidate), which keeps drafting fast after years of issues.
+    """
+    history = History()
+    earlier = earlier_issues(issues_dir, month)
+    if not earlier:
+        return history
+    latest = _load(earlier[0][1], history)
+    sent = _as_date(latest.get("send_date")) if latest else None
+    if sent is not None:
+        history.previous = (earlier[0][0], sent)
+    start, _ = month_window(month)
+    if settings.window == "since-last-issue" and sent is not None:
+        start = min(start, _midnight(sent))
+    # an issue holds stories published up to its send date, early in the month after it
+    oldest = (start - timedelta(days=settings.lookback_days + 62)).strftime("%Y-%m")
+    for index, (other, path) in enumerate(earlier):
+        if other < oldest:
+            break
+        data = latest if index == 0 else _load(path, history)
+        for story in _section_stories(data or {}):
+            history.used.setdefault(str(story["id"]), other)
+    return history
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _section_stories(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The story mappings of an issue's sections, skipping anything malformed."""
+    found = []
+    for section in data.get("sections") or []:
+        if isinstance(section, dict) and isinstance(section.get("stories"), list):
+            found += [s for s in section["stories"] if isinstance(s, dict) and s.get("id")]
+    return found
