@@ -1,20 +1,56 @@
-"""check: what would hurt subscribers, found in a built issue before anyone sends it."""
+"""check: what would hurt subscribers, found in a built issue before anyone sends it.
+
+``check_issue(project, month)`` renders the issue (as ``build`` does) and runs every rule on
+the email's HTML and text, the generated MJML, the theme and the issue file. Each finding is
+an error (something will break for readers or providers: exit code 1) or a warning.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from newsletter.errors import RenderError
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
+
+if TYPE_CHECKING:
+    from newsletter.config import Config
+    from newsletter.mjml_lint import MjmlProblem
+    from newsletter.models import Issue
+    from newsletter.render import Rendered
+    from newsletter.theme import Theme
 
 GMAIL_CLIP_BYTES = 102 * 1024
 HTML_BUDGET_BYTES = 90 * 1024
 STYLE_BLOCK_BYTES = 16 * 1024
+SUBJECT_MAX = 78
+PREHEADER_MAX = 110
+ALT_MAX = 125
+TAP_TARGET_PX = 44
+TEXT_WIDTH = 78
+
+# Words a visible unsubscribe link may use, in the languages the templates speak.
+UNSUBSCRIBE_WORDS = ("unsubscribe", "meld deg av", "avmeld", "opt out")
+_PLACEHOLDER_RES = (
+    (re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}", re.S), "template placeholder"),
+    (re.compile(r"\*\|[A-Za-z0-9_:]+\|\*"), "Mailchimp merge tag"),
+    (re.compile(r"%recipient\.[\w-]+%"), "Mailgun recipient variable"),
+    (re.compile(r"%%[A-Za-z_][\w-]*%%"), "merge token"),
+)
+_FILENAME_RE = re.compile(
+    r"(\.(jpe?g|png|gif|webp|svg|bmp|tiff?|heic|avif)$)|^(img|dsc|dscn|image|photo|pxl)[-_ ]?\d+",
+    re.I,
+)
+_PX_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*px\s*$", re.I)
 
 
 class Level(StrEnum):
@@ -44,18 +80,37 @@ class CheckReport:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.level is Level.warning]
 
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
     def add(self, level: Level, rule: str, message: str, where: str = "") -> None:
         self.findings.append(Finding(level, rule, message, where))
 
     def to_json(self) -> str:
         return json.dumps(
             {"month": self.month, "html_bytes": self.html_bytes,
+             "errors": len(self.errors), "warnings": len(self.warnings),
              "findings": [asdict(f) for f in self.findings]},
             indent=2, ensure_ascii=False,
         )  # fmt: skip
 
 
-def check_html(report: CheckReport, html: str) -> None:
+@dataclass(frozen=True)
+class Expectations:
+    """What the HTML should contain, from the config and issue (all optional)."""
+
+    unsubscribe_url: str | None = None
+    untracked_urls: tuple[str, ...] = ()  # unsubscribe, preferences, web version
+    preheader: str | None = None
+
+
+# --- the email's HTML -----------------------------------------------------------------------
+
+
+def check_html(report: CheckReport, html: str, expect: Expectations | None = None) -> None:
+    """Every rule that reads the compiled HTML (with merge tokens filled for preview)."""
+    expect = expect or Expectations()
     size = len(html.encode("utf-8"))
     report.html_bytes = size
     if size > GMAIL_CLIP_BYTES:
@@ -63,38 +118,431 @@ def check_html(report: CheckReport, html: str) -> None:
     elif size > HTML_BUDGET_BYTES:
         report.add(Level.warning, "size", f"HTML is {size / 1024:.1f} KB; keep it under 90 KB")
     tree = LexborHTMLParser(html)
+    _check_document(report, tree)
+    _check_styles(report, tree)
+    _check_headings(report, tree)
+    _check_images(report, tree)
+    _check_links(report, tree, expect)
+    _check_preheader(report, tree, expect.preheader)
+    _check_tap_targets(report, tree)
+    check_placeholders(report, _visible_source(html), "email.html")
+
+
+def _check_document(report: CheckReport, tree: LexborHTMLParser) -> None:
+    root = tree.css_first("html")
+    attrs = root.attributes if root is not None else {}
+    if not attrs.get("lang"):
+        report.add(Level.error, "lang", "<html> has no lang attribute (screen readers need it)")
+    if not attrs.get("dir"):
+        report.add(Level.warning, "lang", "<html> has no dir attribute (ltr or rtl)")
+    schemes = [m.attributes.get("content") or "" for m in tree.css('meta[name="color-scheme"]')]
+    if not any("dark" in s for s in schemes):
+        report.add(
+            Level.warning, "dark-mode",
+            'no <meta name="color-scheme" content="light dark">: clients will invert colours',
+        )  # fmt: skip
+    for table in tree.css("table"):
+        role = table.attributes.get("role")
+        if role != "presentation" and table.css_first("th") is None:
+            report.add(
+                Level.warning, "table-role",
+                'a layout table without role="presentation": screen readers announce it as data',
+                _describe(table),
+            )  # fmt: skip
+
+
+def _check_styles(report: CheckReport, tree: LexborHTMLParser) -> None:
+    dark = False
     for style in tree.css("style"):
-        style_size = len((style.text() or "").encode("utf-8"))
+        css = style.text() or ""
+        style_size = len(css.encode("utf-8"))
         if style_size > STYLE_BLOCK_BYTES:
             report.add(
                 Level.error, "style-size",
                 f"a <style> block is {style_size / 1024:.1f} KB; Gmail drops it over 16 KB",
             )  # fmt: skip
+        nested = nested_at_rule(css)
+        if nested:
+            report.add(
+                Level.error, "style-nesting",
+                f"a <style> block nests {nested} inside another at-rule; Gmail drops the block",
+            )  # fmt: skip
+        dark = dark or "prefers-color-scheme" in css
+    if not dark:
+        report.add(
+            Level.warning, "dark-mode",
+            "no @media (prefers-color-scheme: dark) styles for Apple Mail and Outlook.com",
+        )  # fmt: skip
+
+
+def nested_at_rule(css: str) -> str | None:
+    """The first at-rule that sits inside another block, e.g. @media inside @supports."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\"[^\"]*\"|'[^']*'", '""', css)
+    depth = 0
+    for match in re.finditer(r"[{}]|@[\w-]+", css):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth = max(0, depth - 1)
+        elif depth > 0:
+            return token
+    return None
+
+
+def _check_headings(report: CheckReport, tree: LexborHTMLParser) -> None:
+    headings = tree.css("h1, h2, h3, h4, h5, h6")
+    levels = [int((node.tag or "h0")[1]) for node in headings]
+    ones = levels.count(1)
+    if ones != 1:
+        report.add(Level.error, "headings", f"the email has {ones} <h1> headings; it needs one")
+    previous = 0
+    for level, node in zip(levels, headings, strict=True):
+        if previous and level > previous + 1:
+            report.add(
+                Level.error, "headings",
+                f"<h{level}> follows <h{previous}>: a heading level is skipped",
+                _text(node),
+            )  # fmt: skip
+        previous = level
+
+
+def _check_images(report: CheckReport, tree: LexborHTMLParser) -> None:
     for img in tree.css("img"):
-        src = img.attributes.get("src") or "?"
-        if img.attributes.get("alt") is None:
-            report.add(Level.error, "alt", "image without alt text", src)
-        if not img.attributes.get("width"):
-            report.add(Level.warning, "width", "image without a width attribute (Outlook)", src)
-    hrefs = [a.attributes.get("href") or "" for a in tree.css("a")]
-    if not any("unsubscribe" in (a.text() or "").lower() for a in tree.css("a")):
+        src = img.attributes.get("src") or ""
+        where = src or "<img> without src"
+        alt = img.attributes.get("alt")
+        if alt is None:
+            report.add(Level.error, "alt", "image without alt text", where)
+        elif not alt.strip():
+            link = _ancestor(img, "a")
+            if link is not None and not _text(link):
+                report.add(
+                    Level.error, "alt",
+                    "a linked image with empty alt text: the link has no name",
+                    where,
+                )  # fmt: skip
+        else:
+            if len(alt) > ALT_MAX:
+                report.add(
+                    Level.warning, "alt",
+                    f"alt text is {len(alt)} characters; keep it under {ALT_MAX}",
+                    where,
+                )  # fmt: skip
+            basename = PurePosixPath(urlsplit(src).path).name
+            if _FILENAME_RE.search(alt.strip()) or (basename and alt.strip() == basename):
+                report.add(Level.error, "alt", f"alt text is a file name: {alt!r}", where)
+        width = img.attributes.get("width") or ""
+        if not width.strip().rstrip("px").isdigit():
+            report.add(
+                Level.error, "width",
+                "image without a numeric width attribute (Outlook shows it full size)",
+                where,
+            )  # fmt: skip
+
+
+def check_url(href: str) -> tuple[Level, str] | None:
+    """Why a link target is wrong, or None when it is fine."""
+    href = href.strip()
+    if not href or href == "#":
+        return Level.error, "empty link"
+    parts = urlsplit(href)
+    scheme = parts.scheme.lower()
+    if scheme in ("mailto", "tel"):
+        return None
+    if scheme not in ("http", "https"):
+        if not scheme:
+            return Level.error, "relative link: email links must be absolute https URLs"
+        return Level.error, f"{scheme}: link"
+    if not parts.netloc or any(c.isspace() for c in href) or "." not in parts.netloc:
+        return Level.error, "malformed link"
+    if scheme == "http":
+        return Level.warning, "link is not https"
+    return None
+
+
+def _check_links(report: CheckReport, tree: LexborHTMLParser, expect: Expectations) -> None:
+    anchors = tree.css("a")
+    seen: set[tuple[str, str]] = set()
+    for a in anchors:
+        href = a.attributes.get("href")
+        if href is None:
+            continue
+        problem = check_url(href)
+        if problem and (href, problem[1]) not in seen:
+            seen.add((href, problem[1]))
+            report.add(problem[0], "link", problem[1], href or _text(a))
+        tracked = any(k.startswith("utm_") for k, _ in parse_qsl(urlsplit(href).query))
+        if tracked and any(_same_page(href, url) for url in expect.untracked_urls):
+            report.add(
+                Level.error, "utm",
+                "analytics parameters on an unsubscribe, preferences or web link",
+                href,
+            )  # fmt: skip
+    visible = any(any(w in _text(a).lower() for w in UNSUBSCRIBE_WORDS) for a in anchors)
+    if not visible:
         report.add(Level.error, "unsubscribe", "no visible unsubscribe link")
-    for href in hrefs:
-        if not re.match(r"^(https://|mailto:|%%[a-z_]+%%$)", href):
-            report.add(Level.warning, "link", "link is not https", href)
+    elif expect.unsubscribe_url and not any(
+        (a.attributes.get("href") or "").startswith(expect.unsubscribe_url) for a in anchors
+    ):
+        report.add(
+            Level.error, "unsubscribe",
+            "the unsubscribe link does not point at the unsubscribe URL",
+            expect.unsubscribe_url,
+        )  # fmt: skip
 
 
-def check_issue(project: Project, month: str) -> CheckReport:
-    """Check the built issue for ``month`` (build it first with ``newsletter build``)."""
+def _same_page(href: str, url: str) -> bool:
+    a, b = urlsplit(href), urlsplit(url)
+    return (a.netloc, a.path.rstrip("/")) == (b.netloc, b.path.rstrip("/"))
+
+
+def _check_preheader(report: CheckReport, tree: LexborHTMLParser, preheader: str | None) -> None:
+    if preheader is None:
+        return
+    if not preheader:
+        report.add(
+            Level.warning, "preheader",
+            "no preheader: inboxes will show the first text of the email instead",
+        )  # fmt: skip
+        return
+    for div in tree.css("div"):
+        style = (div.attributes.get("style") or "").replace(" ", "").lower()
+        if "display:none" in style and preheader.strip() in _text(div):
+            for part in ("max-height:0", "overflow:hidden", "mso-hide:all"):
+                if part not in style:
+                    report.add(
+                        Level.warning, "preheader",
+                        f"the hidden preheader lacks {part}; some clients will show it",
+                    )  # fmt: skip
+            return
+    report.add(Level.error, "preheader", "the preheader is not in the HTML as hidden text")
+
+
+def _check_tap_targets(report: CheckReport, tree: LexborHTMLParser) -> None:
+    """Links styled as buttons (display:inline-block) must be at least 44 px tall."""
+    for a in tree.css("a"):
+        style = _style(a)
+        if style.get("display") != "inline-block":
+            continue
+        line_height = _px(style.get("line-height"))
+        if line_height is None:
+            continue
+        top, bottom = _padding(style)
+        height = line_height + top + bottom
+        if height < TAP_TARGET_PX:
+            report.add(
+                Level.warning, "tap-target",
+                f"a link button is {height:.0f} px tall; make it at least {TAP_TARGET_PX} px",
+                _text(a) or a.attributes.get("href") or "",
+            )  # fmt: skip
+
+
+# --- text, placeholders ---------------------------------------------------------------------
+
+
+def _visible_source(html: str) -> str:
+    """HTML without <style> contents and comments, where CSS braces would confuse the search."""
+    html = re.sub(r"<style\b[^>]*>.*?</style\s*>", "", html, flags=re.S | re.I)
+    return re.sub(r"<!--.*?-->", "", html, flags=re.S)
+
+
+def check_placeholders(
+    report: CheckReport, text: str, where: str, known_tokens: Iterable[str] = ()
+) -> None:
+    """Leftover template syntax or merge tags a provider would print, or choke on."""
     from newsletter import merge
+
+    known = {f"%%{name}%%" for name in (*merge.FIELDS, *known_tokens)}
+    seen: set[str] = set()
+    for pattern, what in _PLACEHOLDER_RES:
+        for match in pattern.finditer(text):
+            found = match.group()
+            if found in known or found in seen:
+                continue
+            seen.add(found)
+            report.add(Level.error, "placeholder", f"unresolved {what} {found!r}", where)
+
+
+def check_text(report: CheckReport, text: str, unsubscribe_url: str | None = None) -> None:
+    check_placeholders(report, text, "email.txt")
+    if unsubscribe_url and unsubscribe_url not in text:
+        report.add(Level.error, "unsubscribe", "the plain-text part has no unsubscribe link")
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > TEXT_WIDTH and "://" not in line:
+            report.add(
+                Level.warning, "text-width",
+                f"a plain-text line is {len(line)} characters (wrap at {TEXT_WIDTH})",
+                f"email.txt:{number}",
+            )  # fmt: skip
+
+
+# --- MJML, theme, issue file ----------------------------------------------------------------
+
+
+def check_mjml(report: CheckReport, problems: Iterable[MjmlProblem]) -> None:
+    for problem in problems:
+        level = Level.warning if problem.rule == "mjml-nesting" else Level.error
+        report.add(level, problem.rule, problem.message, problem.where)
+
+
+def check_theme(report: CheckReport, theme: Theme) -> None:
+    """Contrast of every colour pair the templates use (WCAG relative luminance)."""
+    from newsletter.theme import contrast_pairs
+
+    for pair in contrast_pairs(theme):
+        if pair.ok:
+            continue
+        # Forced inversion is only approximated, so it warns; our own palettes must pass.
+        level = Level.warning if pair.scheme == "inverted" else Level.error
+        where = "newsletter.toml [brand]"
+        scheme = "when a client inverts colours" if pair.scheme == "inverted" else pair.scheme
+        report.add(
+            level, "contrast",
+            f"{pair.name} ({scheme}): {pair.foreground} on {pair.background} is "
+            f"{pair.ratio:.2f}:1, below {pair.minimum}:1",
+            where,
+        )  # fmt: skip
+
+
+def check_issue_file(report: CheckReport, issue: Issue) -> None:
+    if len(issue.subject) > SUBJECT_MAX:
+        report.add(
+            Level.warning, "subject",
+            f"subject is {len(issue.subject)} characters; inboxes cut it after about {SUBJECT_MAX}",
+        )  # fmt: skip
+    if len(issue.preheader) > PREHEADER_MAX:
+        report.add(
+            Level.warning, "preheader",
+            f"preheader is {len(issue.preheader)} characters; keep it under {PREHEADER_MAX}",
+        )  # fmt: skip
+    if issue.send_date:
+        for story in issue.stories():
+            for label, when in (("deadline", story.deadline), ("event date", story.event_date)):
+                if when and when < issue.send_date:
+                    report.add(
+                        Level.warning, "date",
+                        f"{label} {when.isoformat()} is before the send date "
+                        f"{issue.send_date.isoformat()}",
+                        story.title,
+                    )  # fmt: skip
+
+
+# --- putting it together --------------------------------------------------------------------
+
+
+def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:
+    """Every rule on an issue that has been rendered already (``render_issue(strict=False)``)."""
+    from newsletter import merge
+    from newsletter.render import issue_context
+    from newsletter.theme import build_theme
+
+    report = CheckReport(issue.month)
+    check_mjml(report, rendered.problems)
+    values = merge.preview_values(config)
+    links = issue_context(config, issue)["links"]
+    untracked = tuple(
+        merge.fill(links[k], values) for k in ("unsubscribe", "preferences", "web_version")
+    )
+    expect = Expectations(
+        unsubscribe_url=merge.fill(links["unsubscribe"], values),
+        untracked_urls=untracked,
+        preheader=issue.preheader,
+    )
+    if rendered.html:
+        check_html(report, merge.fill(rendered.html, values), expect)
+    check_text(report, merge.fill(rendered.text, values), expect.unsubscribe_url)
+    check_theme(report, build_theme(config.brand))
+    check_issue_file(report, issue)
+    return report
+
+
+def check_issue(
+    project: Project,
+    month: str,
+    *,
+    links: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckReport:
+    """Render the issue for ``month`` as ``build`` would, and check it.
+
+    ``links`` also requests every link and image (``progress(done, total)`` reports on it).
+    A template or MJML error becomes a "render" finding rather than an exception.
+    """
     from newsletter.render import project_environment, render_issue
+    from newsletter.theme import build_theme
 
     issue = load_issue(project.require_issue(month))
-    rendered = render_issue(project_environment(project), project.config, issue)
-    report = CheckReport(month)
-    check_html(report, merge.fill(rendered.html, merge.preview_values(project.config)))
-    if len(issue.subject) > 78:
-        report.add(Level.warning, "subject", f"subject is {len(issue.subject)} characters (> 78)")
-    if len(issue.preheader) > 110:
-        report.add(Level.warning, "preheader", f"preheader is {len(issue.preheader)} characters")
+    config = project.config
+    try:
+        rendered = render_issue(project_environment(project), config, issue, strict=False)
+    except RenderError as exc:
+        report = CheckReport(issue.month)
+        report.add(Level.error, "render", exc.message, exc.hint or "")
+        check_theme(report, build_theme(config.brand))
+        check_issue_file(report, issue)
+        return report
+    report = check_rendered(config, issue, rendered)
+    if links:
+        from newsletter import merge
+        from newsletter.linkcheck import check_links
+
+        html = merge.fill(rendered.html, merge.preview_values(config))
+        for result in check_links(link_targets(html), progress=progress):
+            if not result.ok:
+                report.add(Level.error, "link-dead", result.reason, result.url)
     return report
+
+
+def link_targets(html: str) -> list[str]:
+    """Every distinct http(s) link and image address in the HTML, in document order."""
+    tree = LexborHTMLParser(html)
+    urls = [a.attributes.get("href") or "" for a in tree.css("a")]
+    urls += [img.attributes.get("src") or "" for img in tree.css("img")]
+    return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _text(node: LexborNode) -> str:
+    return " ".join((node.text(deep=True) or "").split())
+
+
+def _ancestor(node: LexborNode, tag: str) -> LexborNode | None:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == tag:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _describe(node: LexborNode) -> str:
+    text = _text(node)
+    return f"<{node.tag}> “{text[:60]}”" if text else f"<{node.tag}>"
+
+
+def _style(node: LexborNode) -> dict[str, str]:
+    out = {}
+    for declaration in (node.attributes.get("style") or "").split(";"):
+        if ":" in declaration:
+            key, value = declaration.split(":", 1)
+            out[key.strip().lower()] = value.strip().lower()
+    return out
+
+
+def _px(value: str | None) -> float | None:
+    match = _PX_RE.match(value or "")
+    return float(match.group(1)) if match else None
+
+
+def _padding(style: dict[str, str]) -> tuple[float, float]:
+    parts = [_px(p) or 0.0 for p in style.get("padding", "0").split()]
+    top, bottom = {1: (0, 0), 2: (0, 0), 3: (0, 2), 4: (0, 2)}.get(len(parts), (0, 0))
+    base_top, base_bottom = (parts[top], parts[bottom]) if parts else (0.0, 0.0)
+    return (
+        _px(style.get("padding-top")) or base_top,
+        _px(style.get("padding-bottom")) or base_bottom,
+    )

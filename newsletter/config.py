@@ -35,8 +35,26 @@ def _check_email(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _check_font_stack(value: str) -> str:
+    # Goes into CSS as is: letters, digits, spaces, commas, hyphens and quotes only.
+    if not re.fullmatch(r"[\w \-,'\"]+", value):
+        raise ValueError(f"must be a CSS font list like 'Georgia, serif', got {value!r}")
+    return value.strip()
+
+
+def _check_utm_value(value: str) -> str:
+    placeholders = set(re.findall(r"\{([^}]*)\}", value)) - {"month"}
+    if placeholders:
+        raise ValueError(f"unknown placeholder {{{sorted(placeholders)[0]}}}; only {{month}}")
+    if not re.fullmatch(r"[\w.{}~-]+", value):
+        raise ValueError(f"use letters, digits, '-', '_', '.' and '~' only, got {value!r}")
+    return value
+
+
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Email = Annotated[str, AfterValidator(_check_email)]
+FontStack = Annotated[str, AfterValidator(_check_font_stack)]
+UtmValue = Annotated[str, AfterValidator(_check_utm_value)]
 
 
 class Strict(BaseModel):
@@ -54,6 +72,9 @@ class NewsletterSettings(Strict):
     web_url: HttpUrl = Field(description="Where the web archive is published.")
     unsubscribe_url: HttpUrl = Field(description="One-click unsubscribe endpoint (https).")
     preferences_url: HttpUrl | None = None
+    subscribe_url: HttpUrl | None = Field(
+        default=None, description="Sign-up page linked from the web archive (default: web_url)."
+    )
     list_id: SingleLine | None = None
 
     @property
@@ -62,16 +83,49 @@ class NewsletterSettings(Strict):
 
 
 class Brand(Strict):
+    """Theme tokens for the templates; ``newsletter check`` verifies their contrast."""
+
     primary_color: Colour = "#005f73"
     text_color: Colour = "#1f2933"
     background_color: Colour = "#f4f6f8"
     surface_color: Colour = "#ffffff"
     muted_color: Colour = "#52606d"
-    font_family: SingleLine = "Helvetica, Arial, sans-serif"
+    link_color: Colour | None = Field(default=None, description="Default: primary_color.")
+    header_text_color: Colour = "#ffffff"
+    button_text_color: Colour = "#ffffff"
+    font_family: FontStack = "Helvetica, Arial, sans-serif"
+    heading_font_family: FontStack | None = None
     logo_url: HttpUrl | None = None
     logo_alt: SingleLine = ""
     logo_width: int = Field(default=180, gt=0, le=600)
     width: int = Field(default=600, ge=320, le=800)
+    # Dark mode (Apple Mail, Outlook for Mac/iOS, Outlook.com): derived when not given.
+    dark_background_color: Colour | None = None
+    dark_surface_color: Colour | None = None
+    dark_text_color: Colour | None = None
+    dark_muted_color: Colour | None = None
+    dark_link_color: Colour | None = None
+
+
+class UtmSettings(Strict):
+    """Analytics parameters added to outbound story links (never to unsubscribe or web links)."""
+
+    enabled: bool = True
+    source: UtmValue = "newsletter"
+    medium: UtmValue = "email"
+    campaign: UtmValue = Field(default="{month}", description="{month} becomes YYYY-MM.")
+    content: UtmValue | None = None
+
+    def params(self, month: str) -> dict[str, str]:
+        if not self.enabled:
+            return {}
+        values = {
+            "utm_source": self.source,
+            "utm_medium": self.medium,
+            "utm_campaign": self.campaign.replace("{month}", month),
+            "utm_content": self.content,
+        }
+        return {k: v.replace("{month}", month) for k, v in values.items() if v}
 
 
 class Source(Strict):
@@ -166,6 +220,7 @@ class DraftSettings(Strict):
 class Config(Strict):
     newsletter: NewsletterSettings
     brand: Brand = Field(default_factory=Brand)
+    utm: UtmSettings = Field(default_factory=UtmSettings)
     sources: list[Source] = Field(default_factory=list)
     draft: DraftSettings = Field(default_factory=DraftSettings)
 

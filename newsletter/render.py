@@ -1,15 +1,16 @@
 """build: Jinja2 renders MJML from the templates, mjml-python compiles it to HTML.
 
-The plain-text part has its own template. Rendering happens once per issue; the output
-holds merge tokens (see ``newsletter.merge``) that export and send fill per recipient.
+The plain-text part has its own template, and the same layout renders the issue's web page.
+Rendering happens once per issue; the email holds merge tokens (see ``newsletter.merge``)
+that export and send fill per recipient. Text helpers (filters, labels) are in
+``newsletter.textfmt``; the web archive and feed are in ``newsletter.archive``.
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -21,11 +22,43 @@ from markupsafe import Markup
 from newsletter import merge
 from newsletter.config import Config
 from newsletter.errors import RenderError
-from newsletter.models import Issue
+from newsletter.mjml_lint import MjmlProblem, lint_mjml
+from newsletter.models import Issue, Kind, Story
 from newsletter.project import Project
+from newsletter.textfmt import (
+    FILTERS,
+    labels_for,
+    markdown_filter,
+    month_title,
+    text_direction,
+    wrap_filter,
+)
+from newsletter.theme import build_theme
+
+__all__ = [
+    "HTML_TEMPLATE",
+    "TEXT_TEMPLATE",
+    "Layout",
+    "Rendered",
+    "build_issue",
+    "compile_mjml",
+    "issue_context",
+    "make_environment",
+    "markdown_filter",
+    "package_templates",
+    "plan_layout",
+    "project_environment",
+    "render_issue",
+    "render_web",
+    "wrap_filter",
+]
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
+# Card images take this share of the width; the text column the rest.
+IMAGE_COLUMN_PERCENT = 36
+# Keeps clients from pulling body text into the inbox preview after a short preheader.
+PREHEADER_FILLER = Markup("&#847;&zwnj;&nbsp;" * 40)
 
 
 def package_templates() -> Path:
@@ -38,39 +71,73 @@ class Rendered:
     mjml: str
     html: str
     text: str
+    problems: list[MjmlProblem] = field(default_factory=list)
 
 
-@lru_cache(maxsize=1)
-def _markdown() -> Any:
-    from markdown_it import MarkdownIt
-
-    # Raw HTML in Markdown is disabled: intros are staff prose, not markup.
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+@dataclass
+class LayoutSection:
+    title: str
+    stories: list[Story]
 
 
-def markdown_filter(text: str) -> Markup:
-    return Markup(_markdown().render(text or ""))
+@dataclass
+class Layout:
+    """The issue's stories sorted into the places of the layout."""
+
+    lead: Story | None = None
+    sections: list[LayoutSection] = field(default_factory=list)
+    calls: list[Story] = field(default_factory=list)
+    events: list[Story] = field(default_factory=list)
+    # The editor's section title when every call (or event) came from one such section.
+    calls_title: str | None = None
+    events_title: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.lead or self.sections or self.calls or self.events)
 
 
-def wrap_filter(text: str, width: int = 78, indent: str = "") -> str:
-    """Wrap prose paragraph by paragraph, keeping blank lines between them."""
-    paragraphs = re.split(r"\n\s*\n", (text or "").strip())
-    return "\n\n".join(
-        textwrap.fill(
-            " ".join(p.split()),
-            width=width,
-            initial_indent=indent,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        for p in paragraphs
-        if p.strip()
+def is_event(story: Story) -> bool:
+    return story.kind is Kind.event or (
+        story.event_date is not None and story.kind not in (Kind.call, Kind.award)
     )
 
 
-def date_filter(value: date | datetime | None, fmt: str = "%-d %B %Y") -> str:
-    return value.strftime(fmt) if value else ""
+def is_call(story: Story) -> bool:
+    return not is_event(story) and (
+        story.kind in (Kind.call, Kind.award) or story.deadline is not None
+    )
+
+
+def plan_layout(issue: Issue) -> Layout:
+    """Lead = the first news story; calls and events leave their sections for dated lists."""
+    layout = Layout()
+    call_sections: set[str] = set()
+    event_sections: set[str] = set()
+    for section in issue.sections:
+        cards = []
+        for story in section.stories:
+            if is_event(story):
+                layout.events.append(story)
+                event_sections.add(section.title)
+            elif is_call(story):
+                layout.calls.append(story)
+                call_sections.add(section.title)
+            elif layout.lead is None:
+                layout.lead = story
+            else:
+                cards.append(story)
+        if cards:
+            layout.sections.append(LayoutSection(section.title, cards))
+    titles = {s.title for s in layout.sections}
+    if len(call_sections) == 1 and not call_sections & (titles | event_sections):
+        layout.calls_title = call_sections.pop()
+    if len(event_sections) == 1 and not event_sections & (titles | call_sections):
+        layout.events_title = event_sections.pop()
+    # Soonest first; undated ones (an open call) at the end, in the editor's order.
+    layout.calls.sort(key=lambda s: (s.deadline is None, s.deadline or datetime.min.date()))
+    layout.events.sort(key=lambda s: (s.event_date is None, s.event_date or datetime.min.date()))
+    return layout
 
 
 def make_environment(template_dirs: list[Path]) -> jinja2.Environment:
@@ -85,31 +152,53 @@ def make_environment(template_dirs: list[Path]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(markdown=markdown_filter, wrap=wrap_filter, date=date_filter)
+    env.filters.update(FILTERS)
     return env
+
+
+@lru_cache(maxsize=16)
+def _cached_environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    # Compiled templates live in the environment; the loader still notices edited files.
+    return make_environment(list(dirs))
 
 
 def project_environment(project: Project) -> jinja2.Environment:
     """Project templates first, then the package defaults for anything not overridden."""
     dirs = [project.templates_dir] if project.templates_dir.is_dir() else []
-    return make_environment([*dirs, package_templates()])
+    return _cached_environment((*dirs, package_templates()))
 
 
-def issue_context(config: Config, issue: Issue) -> dict[str, Any]:
-    web_url = config.newsletter.web_url.rstrip("/")
+def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:
+    settings = config.newsletter
+    web_url = settings.web_url.rstrip("/")
+    theme = build_theme(config.brand)
+    lang = issue.language or settings.language
     return {
         "config": config,
-        "newsletter": config.newsletter,
+        "newsletter": settings,
         "brand": config.brand,
+        "theme": theme,
+        "light": theme.light,
+        "dark": theme.dark,
         "issue": issue,
-        "lang": issue.language or config.newsletter.language,
+        "layout": plan_layout(issue),
+        "web": web,
+        "lang": lang,
+        "dir": text_direction(lang),
+        "t": labels_for(lang),
+        "utm_params": config.utm.params(issue.month),
         "links": {
             "web_version": f"{web_url}/{issue.month}/",
             "archive": f"{web_url}/",
+            "feed": f"{web_url}/feed.xml",
+            "subscribe": settings.subscribe_url or f"{web_url}/",
             "unsubscribe": merge.token("unsubscribe_url"),
-            "preferences": config.newsletter.preferences_url or merge.token("unsubscribe_url"),
+            "preferences": settings.preferences_url or merge.token("unsubscribe_url"),
         },
-        "month_name": datetime.strptime(issue.month, "%Y-%m").strftime("%B %Y"),
+        "month_name": month_title(issue.month, lang),
+        "preheader_filler": PREHEADER_FILLER if issue.preheader else "",
+        "image_column_percent": IMAGE_COLUMN_PERCENT,
+        "card_image_width": theme.width * IMAGE_COLUMN_PERCENT // 100 - 24,
     }
 
 
@@ -118,12 +207,70 @@ def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(
-            f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
+            f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}",
+            hint="fix the template, or delete it to use the default one",
         ) from exc
     except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"template not found: {exc.name}") from exc
+        raise RenderError(
+            f"template not found: {exc.name}",
+            hint="restore it, or delete the project's copy to use the default one",
+        ) from exc
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"{name}: {exc.message}", hint="check the variable names") from exc
+        where = _template_line(exc) or name
+        raise RenderError(f"{where}: {exc.message}", hint="check the variable names") from exc
+    except jinja2.TemplateError as exc:
+        where = _template_line(exc) or name
+        raise RenderError(f"{where}: template error: {exc}") from exc
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """The innermost template frame of a Jinja runtime error, as "file:line"."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith(".j2") or "<template>" in code.co_filename:
+            found = f"{code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+_INLINE_STYLE_RE = re.compile(
+    r"<mj-style\s+inline\s*=\s*[\"']inline[\"']\s*>(.*?)</mj-style\s*>", re.S | re.I
+)
+_POSITION_RE = re.compile(r"position (\d+)")
+
+
+def split_inline_css(mjml: str) -> tuple[str, str]:
+    """``mj-style inline`` blocks removed from the MJML, and their CSS joined."""
+    blocks: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        blocks.append(match.group(1))
+        return ""
+
+    return _INLINE_STYLE_RE.sub(take, mjml), "\n".join(blocks)
+
+
+@lru_cache(maxsize=8)
+def _inliner(css: str) -> Any:
+    import css_inline
+
+    return css_inline.CSSInliner(
+        inline_style_tags=False,  # MJML's own <style> blocks (media queries) stay as they are
+        keep_style_tags=True,
+        load_remote_stylesheets=False,
+        extra_css=css,
+    )
+
+
+def inline_css(html: str, css: str) -> str:
+    if not css.strip():
+        return html
+    try:
+        return str(_inliner(css).inline(html))
+    except ValueError as exc:  # css_inline.InlineError is a ValueError
+        raise RenderError(f"inlining the mj-style inline CSS failed: {exc}") from exc
 
 
 def compile_mjml(source: str, *, template: str = HTML_TEMPLATE) -> str:
@@ -132,29 +279,82 @@ def compile_mjml(source: str, *, template: str = HTML_TEMPLATE) -> str:
     try:
         return str(mjml2html(source, disable_comments=True))
     except ValueError as exc:
+        message = str(exc)
+        where = template
+        if match := _POSITION_RE.search(message):
+            offset = int(match.group(1))
+            line = source.count("\n", 0, offset) + 1
+            snippet = source.splitlines()[line - 1].strip()[:80] if source else ""
+            where = f"{template} (generated MJML line {line}: {snippet})"
         raise RenderError(
-            f"{template}: MJML error: {exc}",
+            f"{where}: MJML error: {message}",
             hint="inspect the generated MJML with `newsletter build MONTH --mjml`",
         ) from exc
 
 
-def render_issue(env: jinja2.Environment, config: Config, issue: Issue) -> Rendered:
-    context = issue_context(config, issue)
+def template_sources(env: jinja2.Environment) -> list[tuple[str, str]]:
+    """(filename, source) of every MJML template the environment resolves, for locating."""
+    assert env.loader is not None
+    out = []
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".mjml.j2")):
+        source, filename, _ = env.loader.get_source(env, name)
+        out.append((filename or name, source))
+    return out
+
+
+def render_mjml(
+    env: jinja2.Environment, config: Config, issue: Issue, *, web: bool = False
+) -> tuple[str, list[MjmlProblem]]:
+    """The generated MJML, and what our own check of it found."""
+    return _mjml(env, issue_context(config, issue, web=web))
+
+
+def _mjml(env: jinja2.Environment, context: dict[str, Any]) -> tuple[str, list[MjmlProblem]]:
     mjml = _render_template(env, HTML_TEMPLATE, context)
-    html = compile_mjml(mjml)
+    return mjml, lint_mjml(mjml, lambda: template_sources(env))
+
+
+def _html_from_mjml(mjml: str, problems: list[MjmlProblem], strict: bool) -> str:
+    if strict and problems:
+        listed = "\n  ".join(str(p) for p in problems[:10])
+        more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise RenderError(
+            f"the generated MJML has {len(problems)} problem(s):\n  {listed}{more}",
+            hint="fix the template; `newsletter check MONTH` lists every problem",
+        )
+    body, css = split_inline_css(mjml)
+    return inline_css(compile_mjml(body), css)
+
+
+def render_issue(
+    env: jinja2.Environment, config: Config, issue: Issue, *, strict: bool = True
+) -> Rendered:
+    """The email's MJML, HTML and plain text; ``strict`` raises on MJML problems."""
+    context = issue_context(config, issue)
+    mjml, problems = _mjml(env, context)
+    html = _html_from_mjml(mjml, problems, strict)
     text = _render_template(env, TEXT_TEMPLATE, context)
-    return Rendered(mjml=mjml, html=html, text=text)
+    return Rendered(mjml=mjml, html=html, text=text, problems=problems)
+
+
+def render_web(env: jinja2.Environment, config: Config, issue: Issue) -> str:
+    """The issue's web page: the same layout, without personal links or preheader."""
+    mjml, problems = render_mjml(env, config, issue, web=True)
+    return _html_from_mjml(mjml, problems, strict=True)
 
 
 def build_issue(project: Project, issue: Issue, *, keep_mjml: bool = False) -> Path:
-    """Render an issue into ``build/YYYY-MM/`` and return that folder."""
+    """Render an issue into ``build/YYYY-MM/`` (email.html, email.txt, index.html)."""
     config = project.config
-    rendered = render_issue(project_environment(project), config, issue)
+    env = project_environment(project)
+    rendered = render_issue(env, config, issue)
+    web_html = render_web(env, config, issue)
     preview = merge.preview_values(config)
     out = project.issue_build_dir(issue.month)
     out.mkdir(parents=True, exist_ok=True)
     (out / "email.html").write_text(merge.fill(rendered.html, preview), encoding="utf-8")
     (out / "email.txt").write_text(merge.fill(rendered.text, preview), encoding="utf-8")
+    (out / "index.html").write_text(web_html, encoding="utf-8")
     if keep_mjml:
         (out / "email.mjml").write_text(rendered.mjml, encoding="utf-8")
     return out

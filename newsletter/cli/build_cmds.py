@@ -1,39 +1,152 @@
-"""newsletter build, newsletter run."""
+"""newsletter build, newsletter check, newsletter run."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
 
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
-def _build_one(project: Path, month: str, keep_mjml: bool) -> None:
+BUDGET_KB = 90
+MonthOrAllArg = Annotated[
+    str,
+    typer.Argument(
+        help="The issue's month as YYYY-MM, or 'all' for every issue.", metavar="YYYY-MM|all"
+    ),
+]
+
+
+def _build_month(proj: Project, month: str, keep_mjml: bool) -> Path:
     from newsletter.issuefile import load_issue
     from newsletter.render import build_issue
 
-    proj = open_project(project)
-    issue = load_issue(proj.require_issue(month))
-    out = build_issue(proj, issue, keep_mjml=keep_mjml)
-    size = (out / "email.html").stat().st_size
+    return build_issue(proj, load_issue(proj.require_issue(month)), keep_mjml=keep_mjml)
+
+
+def _report_built(out: Path, month: str) -> None:
+    size = (out / "email.html").stat().st_size / 1024
+    colour = "yellow" if size > BUDGET_KB else "green"
     console.print(
-        f"Built [bold]{month}[/] into {out}: email.html ({size / 1024:.1f} KB), email.txt"
+        f"Built [bold]{month}[/] into {out}: email.html ([{colour}]{size:.1f} KB[/]), "
+        "email.txt, index.html (web version)"
     )
+
+
+def _build(project: Path, month: str, keep_mjml: bool) -> None:
+    from newsletter.archive import build_archive
+
+    proj = open_project(project)
+    if month == "all":
+        from rich.progress import Progress
+
+        months = proj.months()
+        if not months:
+            console.print(
+                f"No issue files in {proj.issues_dir}; draft one with `newsletter draft`."
+            )
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Building issues", total=len(months))
+            for each in months:
+                _report_built(_build_month(proj, each, keep_mjml), each)
+                progress.advance(task)
+    else:
+        _report_built(_build_month(proj, month, keep_mjml), month)
+    index, feed = build_archive(proj)
+    console.print(f"Archive: {index} and {feed}")
 
 
 @app.command()
 def build(
-    month: MonthArg,
+    month: MonthOrAllArg,
     project: ProjectOpt = Path("."),
     mjml: Annotated[bool, typer.Option("--mjml", help="Also write the generated MJML.")] = False,
 ) -> None:
-    """Render an issue to build/YYYY-MM/email.html and email.txt.
+    """Render an issue: build/YYYY-MM/email.html, email.txt and index.html (its web page).
 
-    Example: newsletter build 2020-10
+    Also refreshes the web archive, build/index.html, and its Atom feed, build/feed.xml.
+
+    Example: newsletter build 2020-10   (or: newsletter build all)
     """
-    _build_one(project, month, mjml)
+    _build(project, month, mjml)
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def check(
+    month: MonthArg,
+    project: ProjectOpt = Path("."),
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
+    ] = CheckFormat.text,
+    links: Annotated[
+        bool, typer.Option("--links", help="Also request every link and image (needs network).")
+    ] = False,
+) -> None:
+    """Check an issue for what would hurt subscribers: size, alt text, links, contrast...
+
+    Exits with 1 when there are errors (warnings alone exit 0).
+
+    Example: newsletter check 2020-10 --links
+    """
+    from newsletter.checks import check_issue
+
+    proj = open_project(project)
+    if links and format is CheckFormat.text:
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Checking links", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = check_issue(proj, month, links=True, progress=advance)
+    else:
+        report = check_issue(proj, month, links=links)
+
+    if format is CheckFormat.json:
+        typer.echo(report.to_json())
+    else:
+        _print_report(report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _print_report(report: object) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from newsletter.checks import CheckReport, Level
+
+    assert isinstance(report, CheckReport)
+    size = f"{report.html_bytes / 1024:.1f} KB" if report.html_bytes else "not rendered"
+    console.print(f"Checked [bold]{report.month}[/]: email.html {size}")
+    if report.findings:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for column in ("level", "rule", "problem", "where"):
+            table.add_column(column, overflow="fold")
+        for finding in sorted(report.findings, key=lambda f: f.level is not Level.error):
+            style = "red" if finding.level is Level.error else "yellow"
+            table.add_row(
+                f"[{style}]{finding.level}[/]",
+                escape(finding.rule),
+                escape(finding.message),
+                escape(finding.where),
+            )
+        console.print(table)
+    errors, warnings = len(report.errors), len(report.warnings)
+    colour = "red" if errors else ("yellow" if warnings else "green")
+    console.print(f"[{colour}]{errors} error(s), {warnings} warning(s)[/]")
 
 
 @app.command()
@@ -59,4 +172,4 @@ def run(
     else:
         path, issue = write_draft(proj, month)
         console.print(f"Drafted {path} with {len(issue.stories())} stories.")
-    _build_one(project, month, keep_mjml=False)
+    _build(project, month, keep_mjml=False)

@@ -1,0 +1,251 @@
+"""Our own check of generated MJML: unknown tags, unknown attributes, misplaced components.
+
+mjml-python (MRML) passes unknown tags and attributes through silently, so a typo such as
+``<mj-colum>`` in a custom template produces a broken email without any error. The tables
+below are official MJML 5's component attributes (``allowedAttributes``) and allowed children;
+problems are reported with the template and line they come from when that can be found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+_ATTRS = {
+    "mjml": "lang dir owa",
+    "mj-head": "",
+    "mj-body": "background-color id width",
+    "mj-include": "path type css-inline",
+    "mj-attributes": "",
+    "mj-breakpoint": "width",
+    "mj-font": "href name",
+    "mj-preview": "",
+    "mj-style": "inline",
+    "mj-title": "",
+    "mj-raw": "position",
+    "mj-accordion": "border container-background-color font-family icon-align icon-height "
+    "icon-position icon-unwrapped-alt icon-unwrapped-url icon-width icon-wrapped-alt "
+    "icon-wrapped-url padding padding-bottom padding-left padding-right padding-top",
+    "mj-accordion-element": "background-color border font-family icon-align icon-height "
+    "icon-position icon-unwrapped-alt icon-unwrapped-url icon-width icon-wrapped-alt "
+    "icon-wrapped-url",
+    "mj-accordion-text": "background-color color font-family font-size font-weight "
+    "letter-spacing line-height padding padding-bottom padding-left padding-right padding-top",
+    "mj-accordion-title": "background-color color font-family font-size font-weight padding "
+    "padding-bottom padding-left padding-right padding-top",
+    "mj-button": "align background-color border border-bottom border-left border-radius "
+    "border-right border-top color container-background-color font-family font-size "
+    "font-style font-weight height href inner-padding letter-spacing line-height name padding "
+    "padding-bottom padding-left padding-right padding-top rel target text-align "
+    "text-decoration text-transform title vertical-align width",
+    "mj-carousel": "align border-radius container-background-color icon-width left-icon "
+    "padding padding-bottom padding-left padding-right padding-top right-icon tb-border "
+    "tb-border-radius tb-hover-border-color tb-selected-border-color tb-width thumbnails",
+    "mj-carousel-image": "alt border-radius href rel src target tb-border tb-border-radius "
+    "thumbnails-src title",
+    "mj-column": "background-color border border-bottom border-left border-radius "
+    "border-right border-top direction inner-background-color inner-border "
+    "inner-border-bottom inner-border-left inner-border-radius inner-border-right "
+    "inner-border-top padding padding-bottom padding-left padding-right padding-top "
+    "vertical-align width",
+    "mj-divider": "align border-color border-style border-width container-background-color "
+    "padding padding-bottom padding-left padding-right padding-top width",
+    "mj-group": "background-color direction vertical-align width",
+    "mj-hero": "background-color background-height background-position background-url "
+    "background-width border-radius height inner-background-color inner-padding "
+    "inner-padding-bottom inner-padding-left inner-padding-right inner-padding-top mode "
+    "padding padding-bottom padding-left padding-right padding-top vertical-align",
+    "mj-image": "align alt border border-bottom border-left border-radius border-right "
+    "border-top container-background-color fluid-on-mobile font-size height href max-height "
+    "name padding padding-bottom padding-left padding-right padding-top rel sizes src srcset "
+    "target title usemap width",
+    "mj-navbar": "align base-url hamburger ico-align ico-close ico-color ico-font-family "
+    "ico-font-size ico-line-height ico-open ico-padding ico-padding-bottom ico-padding-left "
+    "ico-padding-right ico-padding-top ico-text-decoration ico-text-transform padding "
+    "padding-bottom padding-left padding-right padding-top",
+    "mj-navbar-link": "color font-family font-size font-style font-weight href letter-spacing "
+    "line-height name padding padding-bottom padding-left padding-right padding-top rel "
+    "target text-decoration text-transform",
+    "mj-section": "background-color background-position background-position-x "
+    "background-position-y background-repeat background-size background-url border "
+    "border-bottom border-left border-radius border-right border-top direction full-width "
+    "gutter padding padding-bottom padding-left padding-right padding-top text-align "
+    "text-padding",
+    "mj-social": "align border border-radius color container-background-color font-family "
+    "font-size font-style font-weight icon-height icon-padding icon-size inner-padding "
+    "line-height mode padding padding-bottom padding-left padding-right padding-top "
+    "table-layout text-decoration text-padding vertical-align",
+    "mj-social-element": "align alt background-color border border-radius color font-family "
+    "font-size font-style font-weight href icon-height icon-padding icon-position icon-size "
+    "line-height name padding padding-bottom padding-left padding-right padding-top rel sizes "
+    "src srcset target text-decoration text-padding title vertical-align",
+    "mj-spacer": "border border-bottom border-left border-right border-top "
+    "container-background-color height padding padding-bottom padding-left padding-right "
+    "padding-top",
+    "mj-table": "align border cellpadding cellspacing color container-background-color "
+    "font-family font-size font-weight line-height padding padding-bottom padding-left "
+    "padding-right padding-top role table-layout vertical-align width",
+    "mj-text": "align background-color color container-background-color font-family "
+    "font-size font-style font-weight height letter-spacing line-height padding "
+    "padding-bottom padding-left padding-right padding-top text-decoration text-transform "
+    "vertical-align",
+    "mj-wrapper": "background-color background-position background-position-x "
+    "background-position-y background-repeat background-size background-url border "
+    "border-bottom border-left border-radius border-right border-top direction full-width gap "
+    "gutter padding padding-bottom padding-left padding-right padding-top text-align "
+    "text-padding",
+}
+ATTRIBUTES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in _ATTRS.items()}
+GLOBAL_ATTRIBUTES = frozenset({"css-class", "mj-class"})
+ANY_ATTRIBUTE = frozenset().union(*ATTRIBUTES.values())
+
+_BLOCK = ("mj-accordion mj-button mj-carousel mj-divider mj-image mj-raw mj-social mj-spacer "
+          "mj-table mj-text mj-navbar")  # fmt: skip
+CHILDREN: dict[str, frozenset[str]] = {
+    k: frozenset(v.split())
+    for k, v in {
+        "mjml": "mj-body mj-head mj-raw",
+        "mj-head": "mj-attributes mj-breakpoint mj-font mj-preview mj-style mj-title mj-raw",
+        "mj-body": "mj-raw mj-section mj-wrapper mj-hero",
+        "mj-wrapper": "mj-hero mj-raw mj-section",
+        "mj-section": "mj-column mj-group mj-raw",
+        "mj-group": "mj-column mj-raw",
+        "mj-column": _BLOCK,
+        "mj-hero": _BLOCK,
+        "mj-accordion": "mj-accordion-element mj-raw",
+        "mj-accordion-element": "mj-accordion-title mj-accordion-text mj-raw",
+        "mj-carousel": "mj-carousel-image",
+        "mj-navbar": "mj-navbar-link mj-raw",
+        "mj-social": "mj-social-element mj-raw",
+    }.items()
+}
+# Components whose content is HTML or text, not MJML: skipped to their closing tag.
+CONTENT_TAGS = frozenset(
+    [
+        "mj-text",
+        "mj-button",
+        "mj-raw",
+        "mj-style",
+        "mj-title",
+        "mj-preview",
+        "mj-table",
+        "mj-navbar-link",
+        "mj-accordion-title",
+        "mj-accordion-text",
+        "mj-social-element",
+        "mj-carousel-image",
+    ]
+)
+# Valid MJML that mjml-python rejects or ignores.
+UNSUPPORTED = {"mj-html-attributes": "mjml-python does not support it"}
+
+_TAG_RE = re.compile(
+    r"<!--.*?-->|<(/?)([A-Za-z][\w:.-]*)((?:\s+[^\s=>/]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*(/?)>",
+    re.S,
+)
+_ATTR_RE = re.compile(r"([^\s=>/]+)(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?")
+
+
+@dataclass(frozen=True)
+class MjmlProblem:
+    rule: str  # mjml-tag, mjml-attribute, mjml-nesting, mjml-unsupported
+    message: str
+    line: int  # in the generated MJML
+    tag: str
+    attribute: str | None = None
+    where: str = ""  # template:line when found, else "generated MJML line N"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+Sources = Callable[[], Iterable[tuple[str, str]]]
+
+
+def lint_mjml(source: str, template_sources: Sources | None = None) -> list[MjmlProblem]:
+    """Problems in ``source``; ``template_sources`` yields (filename, text) to locate them."""
+    found: list[tuple[str, str, int, str, str | None]] = []  # rule, message, offset, tag, attr
+    stack: list[str] = []
+    pos = 0
+    while match := _TAG_RE.search(source, pos):
+        pos = match.end()
+        if match.group(2) is None:  # a comment
+            continue
+        closing, name, attrs, self_closing = match.groups()
+        name = name.lower()
+        if closing:
+            if name in stack:
+                del stack[stack.index(name) :]
+            continue
+        at = match.start()
+        parent = stack[-1] if stack else None
+        allowed: frozenset[str] | None
+        if parent == "mj-attributes":
+            allowed = _attributes_defaults(name)
+            if allowed is None:
+                found.append(
+                    ("mjml-tag", f"unknown tag <{name}> in <mj-attributes>", at, name, None)
+                )
+        elif name not in ATTRIBUTES:
+            allowed = None
+            message = f"unknown tag <{name}>: mjml-python would pass it through silently"
+            found.append(("mjml-tag", message, at, name, None))
+        else:
+            allowed = ATTRIBUTES[name] | GLOBAL_ATTRIBUTES
+            if name in UNSUPPORTED:
+                found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at, name, None))
+            if parent in CHILDREN and name not in CHILDREN[parent]:
+                message = f"<{name}> cannot be inside <{parent}>"
+                found.append(("mjml-nesting", message, at, name, None))
+        for attr in _ATTR_RE.findall(attrs or ""):
+            if allowed is not None and attr.lower() not in allowed:
+                message = f"unknown attribute {attr!r} on <{name}>"
+                found.append(("mjml-attribute", message, at, name, attr))
+        if self_closing:
+            continue
+        if name in CONTENT_TAGS:
+            end = re.compile(rf"</{re.escape(name)}\s*>", re.I).search(source, pos)
+            pos = end.end() if end else len(source)
+            continue
+        stack.append(name)
+
+    if not found:
+        return []
+    locate = _Locator(template_sources)
+    problems = []
+    for rule, message, offset, tag, attr in found:
+        line = source.count("\n", 0, offset) + 1
+        where = locate(tag, attr) or f"generated MJML line {line}"
+        problems.append(MjmlProblem(rule, message, line, tag, attr, where))
+    return problems
+
+
+def _attributes_defaults(name: str) -> frozenset[str] | None:
+    """Attributes a default inside <mj-attributes> may set; None for an unknown tag."""
+    if name in ("mj-all", "mj-class"):
+        return ANY_ATTRIBUTE | {"name"}
+    if name in ATTRIBUTES:
+        return ATTRIBUTES[name] | GLOBAL_ATTRIBUTES
+    return None
+
+
+class _Locator:
+    """Finds the template line a tag (or a tag's attribute) was written on."""
+
+    def __init__(self, sources: Sources | None) -> None:
+        self.sources = list(sources()) if sources else []
+
+    def __call__(self, tag: str, attribute: str | None) -> str | None:
+        if attribute:
+            pattern = re.compile(
+                rf"<{re.escape(tag)}\b[^>]*?\s{re.escape(attribute)}\s*=", re.I | re.S
+            )
+        else:
+            pattern = re.compile(rf"<{re.escape(tag)}(?=[\s/>])", re.I)
+        for filename, text in self.sources:
+            match = pattern.search(text)
+            if match:
+                offset = match.end() - (len(attribute) + 1 if attribute else 0)
+                return f"{filename}:{text.count(chr(10), 0, offset) + 1}"
+        return None

@@ -1,0 +1,212 @@
+"""Text helpers for the templates: Jinja filters, link tagging, dates and labels per language."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import jinja2
+from markupsafe import Markup
+
+_EN = {
+    "read_more": "Read more",
+    "view_in_browser": "View in your browser",
+    "preferences": "Preferences",
+    "unsubscribe": "Unsubscribe",
+    "subscribe": "Subscribe",
+    "all_issues": "All issues",
+    "feed": "Feed",
+    "calls_title": "Calls and deadlines",
+    "events_title": "Events",
+    "deadline": "Deadline",
+    "when": "When",
+    "open": "Open",
+    "no_news": "There is no news this month.",
+    "no_issues": "No issues yet.",
+    "archive_title": "All issues",
+    "stories": "stories",
+    "months": "January February March April May June July August September October November "
+    "December",
+    "date_format": "{day} {month} {year}",
+}
+_NB = {
+    "read_more": "Les mer",
+    "view_in_browser": "Se nyhetsbrevet i nettleseren",
+    "preferences": "Innstillinger",
+    "unsubscribe": "Meld deg av",
+    "subscribe": "Abonner",
+    "all_issues": "Alle utgaver",
+    "feed": "Nyhetsstrøm",
+    "calls_title": "Utlysninger og frister",
+    "events_title": "Arrangementer",
+    "deadline": "Frist",
+    "when": "Når",
+    "open": "Åpen",
+    "no_news": "Ingen nyheter denne måneden.",
+    "no_issues": "Ingen utgaver ennå.",
+    "archive_title": "Alle utgaver",
+    "stories": "saker",
+    "months": "januar februar mars april mai juni juli august september oktober november desember",
+    "date_format": "{day}. {month} {year}",
+}
+LABELS: dict[str, dict[str, str]] = {"en": _EN, "nb": _NB, "no": _NB, "nn": _NB}
+RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi"})
+
+
+class Labels(dict[str, str]):
+    """Interface words in the issue's language (English when there is no translation)."""
+
+    @property
+    def month_names(self) -> list[str]:
+        return self["months"].split()
+
+
+@lru_cache(maxsize=16)
+def labels_for(lang: str) -> Labels:
+    return Labels(LABELS.get(lang, _EN))
+
+
+def text_direction(lang: str) -> str:
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def format_date(value: date | datetime | None, labels: Mapping[str, str], style: str = "") -> str:
+    if value is None:
+        return ""
+    month = labels["months"].split()[value.month - 1]
+    if style == "month_short":
+        return month[:3]
+    return labels["date_format"].format(day=value.day, month=month, year=value.year)
+
+
+def month_title(month: str, lang: str) -> str:
+    """ "October 2020" for "2020-10", in the issue's language."""
+    year, number = month.split("-")
+    name = labels_for(lang).month_names[int(number) - 1]
+    return f"{name[0].upper()}{name[1:]} {year}"
+
+
+@jinja2.pass_context
+def date_filter(context: Any, value: date | datetime | None, style: str = "") -> str:
+    return format_date(value, context.get("t") or _EN, style)
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # Raw HTML in Markdown is disabled: intros are staff prose, not markup.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+
+
+def markdown_filter(text: str) -> Markup:
+    return Markup(_markdown().render(text or ""))
+
+
+def markdown_text(text: str) -> str:
+    """Markdown as plain text: one paragraph per block, links as "text (URL)"."""
+    blocks: list[str] = []
+    prefix = ""
+    counters: list[int] = []
+    for token in _markdown().parse(text or ""):
+        if token.type == "bullet_list_open":
+            counters.append(0)
+        elif token.type == "ordered_list_open":
+            counters.append(1)
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            counters.pop()
+        elif token.type == "list_item_open":
+            prefix = f"{counters[-1]}. " if counters and counters[-1] else "- "
+            if counters and counters[-1]:
+                counters[-1] += 1
+        elif token.type == "inline":
+            blocks.append(prefix + _inline_text(token.children or []))
+            prefix = ""
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip())
+    return "\n\n".join(b for b in blocks if b.strip())
+
+
+def _inline_text(children: list[Any]) -> str:
+    out: list[str] = []
+    hrefs: list[str] = []
+    start: list[int] = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif child.type == "image":
+            out.append(child.attrs.get("alt") or child.content or "")
+        elif child.type == "link_open":
+            hrefs.append(str(child.attrs.get("href", "")))
+            start.append(len(out))
+        elif child.type == "link_close" and hrefs:
+            href, begin = hrefs.pop(), start.pop()
+            if "".join(out[begin:]).strip() != href:
+                out.append(f" ({href})")
+    return "".join(out)
+
+
+def wrap_filter(text: str, width: int = 78, indent: str = "") -> str:
+    """Wrap prose paragraph by paragraph, keeping blank lines between them; never split URLs."""
+    paragraphs = re.split(r"\n\s*\n", (text or "").strip())
+    return "\n\n".join(
+        textwrap.fill(
+            " ".join(p.split()),
+            width=width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for p in paragraphs
+        if p.strip()
+    )
+
+
+def add_utm(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with analytics parameters appended; ones the link already has are kept."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return url
+    present = {pair.split("=", 1)[0] for pair in parts.query.split("&") if pair}
+    extra = [(k, v) for k, v in params.items() if k not in present]
+    if not extra:
+        return url
+    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+@jinja2.pass_context
+def utm_filter(context: Any, url: str) -> str:
+    """For outbound story links only; never for unsubscribe, preferences or web links."""
+    return add_utm(url, context.get("utm_params") or {})
+
+
+_CSS_SAFE = re.compile(r"^[\w\s#%().,'\"-]*$")
+
+
+def css_filter(value: object) -> Markup:
+    """A theme value placed in a <style> block, where HTML escaping would corrupt it."""
+    text = str(value)
+    if not _CSS_SAFE.match(text):
+        raise ValueError(f"not a safe CSS value: {text!r}")
+    return Markup(text)
+
+
+FILTERS: dict[str, Any] = {
+    "markdown": markdown_filter,
+    "markdown_text": markdown_text,
+    "wrap": wrap_filter,
+    "date": date_filter,
+    "utm": utm_filter,
+    "css": css_filter,
+}
