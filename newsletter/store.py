@@ -1,12 +1,16 @@
 """The SQLite store of collected items.
 
-One file per project (``.newsletter/store.db``). Items are upserted by id, so collecting
-twice never stores anything twice, and each source's batch is written in one transaction:
-a source that fails half-way leaves what was stored before untouched.
+One file per project (``.newsletter/store.db``). Each source's batch is written in one
+transaction, together with the HTTP validators that produced it: a source that fails
+half-way leaves what was stored before untouched, and never records a validator for
+items it did not store. A story is stored once however many sources carry it
+(collect/dedupe.py decides what is the same story); its record lists every source, and
+keeps when it was first and last seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -16,13 +20,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from newsletter.collect.dedupe import DedupeIndex, item_keys, merge, sketch
 from newsletter.errors import StoreError
 from newsletter.models import NewsItem
 
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     id          TEXT PRIMARY KEY,
-    source      TEXT NOT NULL,
+    source      TEXT NOT NULL,          -- the story's first source
     url         TEXT NOT NULL,
     published   TEXT NOT NULL,          -- ISO 8601 in UTC, so text order is time order
     content     TEXT NOT NULL,          -- hash of the record, to tell updated from unchanged
@@ -40,7 +46,40 @@ CREATE TABLE IF NOT EXISTS source_state (
     last_status    TEXT,
     last_fetched   TEXT
 );
+-- Every source that carried a story (NewsItem.sources, queryable).
+CREATE TABLE IF NOT EXISTS item_sources (
+    item_id  TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    PRIMARY KEY (item_id, source)
+);
+CREATE INDEX IF NOT EXISTS item_sources_source ON item_sources (source);
+-- Deduplication keys (g: guid, u: canonical URL, h: content hash) and sketches.
+CREATE TABLE IF NOT EXISTS item_keys (
+    key      TEXT PRIMARY KEY,
+    item_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_sketch (
+    item_id    TEXT PRIMARY KEY,
+    published  REAL NOT NULL,
+    source     TEXT NOT NULL,
+    sketch     TEXT NOT NULL
+);
+-- HTTP validators per source and URL, for conditional requests.
+CREATE TABLE IF NOT EXISTS http_validators (
+    source         TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    PRIMARY KEY (source, url)
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 """
+
+# (etag, last_modified) per URL
+HttpValidators = dict[str, tuple[str | None, str | None]]
 
 
 @dataclass
@@ -48,6 +87,7 @@ class UpsertResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0  # stories already stored from another source that this source also carries
 
 
 @dataclass
@@ -68,8 +108,6 @@ def _now() -> str:
 
 
 def _content_key(item: NewsItem) -> str:
-    import hashlib
-
     payload = item.model_dump_json(exclude={"sources"})
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -77,12 +115,15 @@ def _content_key(item: NewsItem) -> str:
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._index: DedupeIndex | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"{path}: cannot open the store: {exc}",
@@ -98,46 +139,145 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- writing ---------------------------------------------------------------------------
+
     def upsert(self, items: Iterable[NewsItem]) -> UpsertResult:
-        """Insert or update items by id, all in one transaction."""
+        """Insert or update items (matched by id, guid, URL or content), in one transaction."""
+        return self.write_source(None, items)
+
+    def write_source(
+        self,
+        name: str | None,
+        items: Iterable[NewsItem],
+        *,
+        validators: HttpValidators | None = None,
+        status: str | None = None,
+    ) -> UpsertResult:
+        """Store one source's items and its HTTP validators, all in one transaction."""
         result = UpsertResult()
+        index = self.index()
         now = _now()
         try:
             self.db.execute("BEGIN IMMEDIATE")
             for item in items:
-                if item.source not in item.sources:
-                    item = item.model_copy(update={"sources": sorted({*item.sources, item.source})})
-                key = _content_key(item)
-                row = self.db.execute(
-                    "SELECT content, data FROM items WHERE id = ?", (item.id,)
-                ).fetchone()
-                if row is None:
+                self._write_one(item, index, now, result)
+            if name is not None:
+                for url, (etag, last_modified) in (validators or {}).items():
                     self.db.execute(
-                        "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (item.id, item.source, item.url, _utc_iso(item.published), key,
-                         item.model_dump_json(), now, now),
-                    )  # fmt: skip
-                    result.new += 1
-                    continue
-                old_sources = json.loads(row[1]).get("sources", [])
-                merged = sorted({*old_sources, *item.sources})
-                if row[0] == key and merged == sorted(old_sources):
-                    self.db.execute("UPDATE items SET last_seen = ? WHERE id = ?", (now, item.id))
-                    result.unchanged += 1
-                    continue
-                item = item.model_copy(update={"sources": merged})
-                self.db.execute(
-                    "UPDATE items SET source = ?, url = ?, published = ?, content = ?, data = ?,"
-                    " last_seen = ? WHERE id = ?",
-                    (item.source, item.url, _utc_iso(item.published), key,
-                     item.model_dump_json(), now, item.id),
-                )  # fmt: skip
-                result.updated += 1
+                        "INSERT INTO http_validators VALUES (?, ?, ?, ?) ON CONFLICT(source, url)"
+                        " DO UPDATE SET etag = excluded.etag,"
+                        " last_modified = excluded.last_modified",
+                        (name, url, etag, last_modified),
+                    )
+                if status is not None:
+                    self.save_source_state(SourceState(name, last_status=status))
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            self.db.execute("ROLLBACK")
+            self._index = None  # the in-memory index saw writes that were rolled back
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"{self.path}: cannot write {name or 'items'}: {exc}",
+                    hint="check the disk has space and no other program holds the file",
+                ) from exc
+            raise
+        return result
+
+    def _write_one(
+        self, item: NewsItem, index: DedupeIndex, now: str, result: UpsertResult
+    ) -> None:
+        if item.source not in item.sources:
+            item = item.model_copy(update={"sources": sorted({*item.sources, item.source})})
+        keys, signature = item_keys(item), sketch(item)
+        found = index.match(item, keys, signature)
+        if found is None:
+            self.db.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.id, item.source, item.url, _utc_iso(item.published), _content_key(item),
+                 item.model_dump_json(), now, now),
+            )  # fmt: skip
+            self._index_item(item.id, item, keys, signature)
+            index.add(item.id, item, keys, signature)
+            result.new += 1
+            return
+        row = self.db.execute(
+            "SELECT content, data FROM items WHERE id = ?", (found.item_id,)
+        ).fetchone()
+        existing = NewsItem.model_validate_json(row[1])
+        record = merge(existing, item)
+        key = _content_key(record)
+        new_keys = [k for k in keys if k not in index.keys]
+        if key == row[0] and record.sources == existing.sources and not new_keys:
+            self.db.execute("UPDATE items SET last_seen = ? WHERE id = ?", (now, record.id))
+            result.unchanged += 1
+            return
+        self.db.execute(
+            "UPDATE items SET url = ?, published = ?, content = ?, data = ?, last_seen = ?"
+            " WHERE id = ?",
+            (record.url, _utc_iso(record.published), key, record.model_dump_json(), now,
+             record.id),
+        )  # fmt: skip
+        self._index_item(record.id, record, new_keys, sketch(record))
+        index.add(record.id, record, new_keys, sketch(record))
+        if item.source == existing.source:
+            result.updated += 1
+        elif item.source in existing.sources and key == row[0]:
+            result.unchanged += 1  # only a new address or guid for a story it carried before
+        elif item.source in existing.sources:
+            result.updated += 1
+        else:
+            result.merged += 1
+
+    def _index_item(
+        self, item_id: str, item: NewsItem, keys: list[str], signature: tuple[int, ...]
+    ) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO item_keys VALUES (?, ?)", [(k, item_id) for k in keys]
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO item_sources VALUES (?, ?)",
+            [(item_id, s) for s in item.sources],
+        )
+        self.db.execute(
+            "INSERT INTO item_sketch VALUES (?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET"
+            " published = excluded.published, sketch = excluded.sketch",
+            (item_id, item.published.timestamp(), item.source, json.dumps(signature)),
+        )
+
+    def index(self) -> DedupeIndex:
+        """The deduplication index of everything stored, loaded once per Store."""
+        if self._index is None:
+            index = DedupeIndex()
+            index.keys = dict(self.db.execute("SELECT key, item_id FROM item_keys"))
+            for item_id, published, source, signature in self.db.execute(
+                "SELECT item_id, published, source, sketch FROM item_sketch"
+            ):
+                index.remember(item_id, published, source, tuple(json.loads(signature)))
+            self._index = index
+        return self._index
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older version up to date (keys, sketches, sources)."""
+        row = self.db.execute("SELECT value FROM store_meta WHERE key = 'schema'").fetchone()
+        if row and row[0] == SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for item_id, data in self.db.execute("SELECT id, data FROM items").fetchall():
+                try:
+                    item = NewsItem.model_validate_json(data)
+                except ValidationError:
+                    continue  # reported when it is read; collecting again refreshes it
+                self._index_item(item_id, item, item_keys(item), sketch(item))
+            self.db.execute(
+                "INSERT OR REPLACE INTO store_meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return result
+
+    # -- reading ---------------------------------------------------------------------------
 
     def items(
         self,
@@ -158,6 +298,7 @@ class Store:
         source: str | None = None,
         search: str | None = None,
     ) -> Iterator[NewsItem]:
+        """Like ``items``; ``source`` matches any source that carried the story."""
         clauses, params = [], []
         if start is not None:
             clauses.append("published >= ?")
@@ -166,14 +307,15 @@ class Store:
             clauses.append("published < ?")
             params.append(_utc_iso(end))
         if source is not None:
-            clauses.append("source = ?")
+            clauses.append("id IN (SELECT item_id FROM item_sources WHERE source = ?)")
             params.append(source)
         if search:
-            clauses.append("data LIKE ?")
-            params.append(f"%{search}%")
+            clauses.append("data LIKE ? ESCAPE '\\'")
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT id, data FROM items {where} ORDER BY published DESC, id"
-        for item_id, data in self.db.execute(sql, params):
+        for item_id, data in self.db.execute(sql, params).fetchall():
             try:
                 yield NewsItem.model_validate_json(data)
             except ValidationError as exc:
@@ -188,6 +330,22 @@ class Store:
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    def seen(self, item_id: str) -> tuple[datetime, datetime] | None:
+        """When a story was first and last collected (UTC)."""
+        row = self.db.execute(
+            "SELECT first_seen, last_seen FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
+        return (datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1])) if row else None
+
+    # -- per-source state ------------------------------------------------------------------
+
+    def validators(self, name: str) -> HttpValidators:
+        """The ETag / Last-Modified each of a source's URLs answered with last time."""
+        rows = self.db.execute(
+            "SELECT url, etag, last_modified FROM http_validators WHERE source = ?", (name,)
+        )
+        return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
     def source_state(self, name: str) -> SourceState:
         row = self.db.execute(

@@ -1,35 +1,52 @@
 """collect: fetch every configured source into the store.
 
-A source that fails is reported by name and skipped; its earlier items stay stored, and
-the other sources still land.
+Sources are fetched and parsed concurrently (threads: the work is network waits and C
+parsers), then written one by one in the order of newsletter.toml, each in its own
+transaction. A source that fails is reported by name with the reason and skipped; its
+earlier items stay stored, and the other sources still land.
+
+Source kinds: ``feed`` (feed.py), ``page`` (page.py), ``wordpress`` (wordpress.py) and
+``folder`` (folder.py). Each one only finds raw fields; normalize.py turns them into
+``NewsItem`` records the same way for all, and dedupe.py tells whether a story is known.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from newsletter.collect.feed import parse_feed
-from newsletter.collect.fetch import fetch
-from newsletter.config import Source
+from newsletter.config import CollectSettings, Source
 from newsletter.errors import CollectError, NewsletterError
-from newsletter.models import NewsItem
-from newsletter.project import Project
-from newsletter.store import Store
 
-Loader = Callable[[Source, Path], list[NewsItem]]
+if TYPE_CHECKING:
+    from newsletter.collect.fetch import Fetched, Fetcher
+    from newsletter.collect.normalize import Parsed
+    from newsletter.models import NewsItem
+    from newsletter.project import Project
+    from newsletter.store import HttpValidators, Store
+
+__all__ = ["CollectReport", "SourceReport", "collect", "load_source"]
 
 
 @dataclass
 class SourceReport:
     name: str
+    kind: str = "feed"
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0
     error: str | None = None
+    hint: str | None = None
+    not_modified: bool = False
+    moved_to: str | None = None
+    notices: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -39,28 +56,195 @@ class SourceReport:
 @dataclass
 class CollectReport:
     sources: list[SourceReport] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def failed(self) -> list[SourceReport]:
         return [s for s in self.sources if not s.ok]
 
 
-def load_feed(source: Source, root: Path) -> list[NewsItem]:
-    fetched = fetch(source.location(root), source=source.name)
-    return parse_feed(fetched, source=source.name, language=source.language)
+@dataclass
+class Loaded:
+    """One source fetched and normalised, ready to be stored (or why it could not be)."""
+
+    source: Source
+    items: list[NewsItem] = field(default_factory=list)
+    validators: HttpValidators = field(default_factory=dict)
+    not_modified: bool = False
+    moved_to: str | None = None
+    notices: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    error: NewsletterError | None = None
+    unexpected: BaseException | None = None
+    seconds: float = 0.0
 
 
-LOADERS: dict[str, Loader] = {"feed": load_feed}
+class SourceRun:
+    """One source's view of the shared fetcher: its timeout, validators and redirects."""
+
+    def __init__(
+        self,
+        source: Source,
+        fetcher: Fetcher,
+        known: HttpValidators,
+        *,
+        refresh: bool = False,
+    ) -> None:
+        self.source = source
+        self.fetcher = fetcher
+        self.known = {} if refresh else known
+        self.validators: HttpValidators = {}
+        self.moved_to: str | None = None
+
+    def fetch(self, url: str, *, conditional: bool = True) -> Fetched:
+        from newsletter.collect.fetch import ACCEPT, Validators
+
+        stored = self.known.get(url) if conditional else None
+        fetched = self.fetcher.get(
+            url,
+            source=self.source.name,
+            validators=Validators(*stored) if stored else None,
+            timeout=self.source.timeout,
+            accept=ACCEPT.get(self.source.kind),
+        )
+        if fetched.moved_to and self.moved_to is None:
+            self.moved_to = fetched.moved_to
+        if conditional and fetched.validators and not fetched.not_modified:
+            self.validators[url] = (fetched.validators.etag, fetched.validators.last_modified)
+        return fetched
+
+    def read(self, path: Path) -> Fetched:
+        from newsletter.collect.fetch import read_local
+
+        return read_local(path, source=self.source.name, max_bytes=self.fetcher.max_bytes)
 
 
-def load_source(source: Source, root: Path) -> list[NewsItem]:
-    loader = LOADERS.get(source.kind)
-    if loader is None:
-        raise CollectError(f"{source.name}: source kind {source.kind!r} is not supported yet")
+def _parse(source: Source, root: Path, run: SourceRun, limit: int) -> Parsed | None:
+    """The source's raw drafts; None when the server says nothing changed (304)."""
     try:
-        return loader(source, root)
-    except ValidationError as exc:
-        raise CollectError(f"{source.name}: an item did not validate: {exc}") from exc
+        location = source.location(root)
+    except ValueError as exc:
+        raise CollectError(f"{source.name}: url: {exc}") from None
+    if source.kind == "folder":
+        from newsletter.collect.folder import load_folder
+
+        if not isinstance(location, Path):
+            raise CollectError(
+                f"{source.name}: a folder source reads a local folder, not {source.url}",
+                hint='use kind = "feed", "page" or "wordpress" for a web address',
+            )
+        return load_folder(location, source=source.name)
+    if source.kind == "wordpress":
+        from newsletter.collect.wordpress import load_local, load_remote
+
+        if isinstance(location, Path):
+            return load_local(location, source=source.name, read=run.read)
+        return load_remote(
+            location, source=source.name, fetch=run.fetch, max_pages=source.max_pages
+        )
+    fetched = run.read(location) if isinstance(location, Path) else run.fetch(location)
+    if fetched.not_modified:
+        return None
+    if source.kind == "feed":
+        from newsletter.collect.feed import parse_feed
+
+        return parse_feed(fetched, source=source.name)
+    from newsletter.collect.page import follow_articles, parse_page
+
+    parsed = parse_page(fetched, source=source)
+    if source.follow_links:
+        follow_articles(parsed, lambda url: run.fetch(url, conditional=False), limit)
+    return parsed
+
+
+def load_source(
+    source: Source,
+    root: Path,
+    fetcher: Fetcher,
+    *,
+    known: HttpValidators | None = None,
+    refresh: bool = False,
+    settings: CollectSettings | None = None,
+) -> Loaded:
+    """Fetch, parse and normalise one source. Never raises for a bad source: the result
+    carries the error (``unexpected`` holds a crash, which would be a bug)."""
+    from newsletter.collect.dedupe import dedupe_batch
+    from newsletter.collect.normalize import SkippedItem, build_item
+
+    started = time.monotonic()
+    settings = settings or fetcher.settings
+    limit = source.max_items or settings.max_items
+    run = SourceRun(source, fetcher, known or {}, refresh=refresh)
+    loaded = Loaded(source)
+    try:
+        parsed = _parse(source, root, run, limit)
+        if parsed is None:
+            loaded.not_modified = True
+        else:
+            loaded.notices.extend(parsed.notices)
+            loaded.problems.extend(parsed.problems)
+            for draft in parsed.drafts:
+                try:
+                    loaded.items.append(
+                        build_item(draft, source=source.name, base=parsed.base,
+                                   language=source.language)
+                    )  # fmt: skip
+                except SkippedItem as exc:
+                    loaded.skipped.append(str(exc))
+            if len(loaded.items) > limit:
+                loaded.notices.append(
+                    f"kept the newest {limit} of {len(loaded.items)} items (max_items)"
+                )
+                loaded.items.sort(key=lambda item: item.published, reverse=True)
+                del loaded.items[limit:]
+            loaded.items, repeats = dedupe_batch(loaded.items)
+            if repeats:
+                loaded.notices.append(f"{repeats} item(s) repeated within the source, kept once")
+        loaded.validators = run.validators
+    except NewsletterError as exc:
+        loaded.error = exc
+    except Exception as exc:  # a bug must cost one source, not the run
+        loaded.unexpected = exc
+        loaded.error = CollectError(
+            f"{source.name}: unexpected {type(exc).__name__} while reading it: {exc}",
+            hint="this is a bug in newsletter; run with --debug for the traceback and report it",
+        )
+    loaded.moved_to = run.moved_to
+    loaded.seconds = time.monotonic() - started
+    return loaded
+
+
+def _write(loaded: Loaded, store: Store) -> SourceReport:
+    source = loaded.source
+    entry = SourceReport(
+        source.name,
+        kind=source.kind,
+        not_modified=loaded.not_modified,
+        notices=list(loaded.notices),
+        skipped=list(loaded.skipped),
+        seconds=loaded.seconds,
+    )
+    if loaded.moved_to:
+        entry.moved_to = loaded.moved_to
+        entry.notices.insert(
+            0, f"moved permanently to {loaded.moved_to}; update its url in newsletter.toml"
+        )
+    if loaded.error is not None:
+        entry.error, entry.hint = loaded.error.message, loaded.error.hint
+        entry.error = entry.error.removeprefix(f"{source.name}: ")  # the report names it
+        store.write_source(source.name, [], status=f"failed: {entry.error}"[:500])
+        return entry
+    status = "not modified" if loaded.not_modified else "ok"
+    result = store.write_source(
+        source.name, loaded.items, validators=loaded.validators, status=status
+    )
+    entry.new, entry.updated = result.new, result.updated
+    entry.unchanged, entry.merged = result.unchanged, result.merged
+    if loaded.problems:
+        entry.error = "; ".join(loaded.problems)
+        entry.hint = "fix these files; the source's other items were stored"
+    return entry
 
 
 def collect(
@@ -68,20 +252,52 @@ def collect(
     store: Store,
     *,
     only: list[str] | None = None,
+    refresh: bool = False,
+    on_start: Callable[[str], None] | None = None,
+    on_loaded: Callable[[str, bool], None] | None = None,
     on_source: Callable[[SourceReport], None] | None = None,
+    raise_unexpected: bool = False,
 ) -> CollectReport:
+    """Collect ``only`` these sources (default: all) into ``store``.
+
+    ``refresh`` ignores the stored validators (no conditional requests). The callbacks
+    report progress: ``on_start``/``on_loaded`` from worker threads as sources are fetched,
+    ``on_source`` as each one is stored.
+    """
+    from newsletter.collect.fetch import Fetcher
+
     config = project.config
-    sources = [config.source(name) for name in only] if only else config.sources
+    sources = [config.source(name) for name in only] if only else list(config.sources)
+    known = {s.name: store.validators(s.name) for s in sources}
     report = CollectReport()
-    for source in sources:
-        entry = SourceReport(source.name)
+    started = time.monotonic()
+
+    def work(source: Source, fetcher: Fetcher) -> Loaded:
+        if on_start:
+            on_start(source.name)
+        loaded = load_source(
+            source, project.root, fetcher, known=known[source.name], refresh=refresh
+        )
+        if on_loaded:
+            on_loaded(source.name, loaded.error is None)
+        return loaded
+
+    with Fetcher(config.collect) as fetcher:
+        pool = ThreadPoolExecutor(
+            max_workers=max(1, min(config.collect.concurrency, len(sources))),
+            thread_name_prefix="collect",
+        )
         try:
-            items = load_source(source, project.root)
-            result = store.upsert(items)
-            entry.new, entry.updated, entry.unchanged = result.new, result.updated, result.unchanged
-        except NewsletterError as exc:
-            entry.error = exc.message
-        report.sources.append(entry)
-        if on_source:
-            on_source(entry)
+            futures = [pool.submit(work, source, fetcher) for source in sources]
+            for future in futures:
+                loaded = future.result()
+                if loaded.unexpected is not None and raise_unexpected:
+                    raise loaded.unexpected
+                entry = _write(loaded, store)
+                report.sources.append(entry)
+                if on_source:
+                    on_source(entry)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    report.seconds = time.monotonic() - started
     return report

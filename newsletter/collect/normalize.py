@@ -1,43 +1,220 @@
-"""Normalisation shared by every source kind: URLs, titles, summaries, images."""
+"""Normalisation shared by every source kind: from a raw ``Draft`` to a valid ``NewsItem``.
+
+Each source kind only finds the raw fields (title, link, dates, HTML, image, caption);
+everything else happens here, the same way for all of them: canonical URLs, sanitised HTML
+with absolute links, a plain-text summary cut at a sentence, the kicker split from the
+title, the image's alt text and photo credit, the language, and the kind with its
+deadline or event date.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from newsletter.sanitize import html_to_text, summarize
+from pydantic import ValidationError
+
+from newsletter.collect.classify import classify
+from newsletter.collect.language import detect_language
+from newsletter.models import Image, Kind, NewsItem, item_id
+from newsletter.sanitize import clean_html, html_to_text, one_line, summarize
 
 TRACKING_PARAMS = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hs[a-z]+)$")
 SUMMARY_LIMIT = 300
+ALT_LIMIT = 125
+TITLE_LIMIT = 300
+_LANGUAGE_SAMPLE = 1000
+
+# "Publication in Science:Treatment-induced …": a colon with no space after it, between
+# letters (not "12:30", not "https://"), is the institute's kicker separator. "Call: UiO …"
+# has a space after its colon and stays one title.
+_KICKER_RE = re.compile(r"^(?P<kicker>[^:]{2,120}?[^\s:\d/]):(?=[^\s:/\d])(?P<title>.{3,})$")
+_CREDIT_RE = re.compile(
+    r"[(\[]?\b(?:photo|foto|photograph|photos|image|illustration|ill\.|credit|kilde)\s*:\s*",
+    re.IGNORECASE,
+)
+_FILENAME_RE = re.compile(r"^[\w\-. ]+\.(?:jpe?g|png|gif|webp|svg|avif)$", re.IGNORECASE)
+_ATTR_URL_RE = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+class SkippedItem(Exception):
+    """An entry that cannot become a story; the reason is reported, the source goes on."""
+
+
+@dataclass
+class Draft:
+    """The raw fields of one item, as a source kind found them (text or HTML)."""
+
+    title: str
+    link: str
+    published: datetime | None
+    updated: datetime | None = None
+    summary_html: str = ""
+    body_html: str = ""
+    kicker: str | None = None
+    image_url: str | None = None
+    image_alt: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    guid: str | None = None
+    language: str | None = None
+    kind: Kind | None = None
+    deadline: date | None = None
+    event_date: date | None = None
+
+
+@dataclass
+class Parsed:
+    """What a source kind hands to normalisation: drafts, the base URL and notes for the user."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    base: str | None = None
+    notices: list[str] = field(default_factory=list)  # worth knowing; the source is fine
+    problems: list[str] = field(default_factory=list)  # the user must fix these (a bad file)
 
 
 def canonical_url(url: str, base: str | None = None) -> str | None:
-    """Resolve, then strip tracking parameters and fragment; None if not http(s)."""
+    """Resolve, then strip tracking parameters and fragment; None if not http(s).
+
+    The host is lower-cased and a default port dropped; ``www.`` stays (not every site
+    answers without it) and is ignored only when comparing stories (dedupe.url_key).
+    """
     url = url.strip()
     if base:
         url = urljoin(base, url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         return None
+    if any(c in url for c in "\r\n\t\x00 "):
+        return None
     host = parts.hostname.lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    port = parts.port
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not TRACKING_PARAMS.match(k.lower())]
-    )  # fmt: skip
+    query = parts.query
+    if query:
+        query = urlencode(
+            [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+             if not TRACKING_PARAMS.match(k.lower())]
+        )  # fmt: skip
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
 def clean_title(raw: str) -> str:
-    """Titles arrive as text or HTML; either way keep only the words."""
-    return html_to_text(raw)
+    """Titles arrive as text or HTML; either way keep only the words, on one line."""
+    return html_to_text(raw)[:TITLE_LIMIT]
+
+
+def split_kicker(title: str) -> tuple[str | None, str]:
+    """``"Publication in Science:Treatment-induced …"`` → ``("Publication in Science", …)``."""
+    match = _KICKER_RE.match(title)
+    if not match:
+        return None, title
+    return match["kicker"].strip(), match["title"].strip()
 
 
 def make_summary(summary_html: str, body_html: str = "") -> str:
     text = html_to_text(summary_html) or html_to_text(body_html)
     return summarize(text, SUMMARY_LIMIT)
+
+
+def clean_body(fragment: str, base: str | None) -> str:
+    """Sanitised HTML whose links and image sources are absolute (emails have no base URL)."""
+    cleaned = clean_html(fragment)
+    if not base or ('="' not in cleaned):
+        return cleaned
+
+    def absolute(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if value.startswith(("http://", "https://", "mailto:")):
+            return match.group(0)
+        joined = urljoin(base, value.replace("&amp;", "&"))
+        if not joined.startswith(("http://", "https://")):
+            return match.group(0)
+        return f'{match.group(1)}="{joined.replace("&", "&amp;").replace(chr(34), "%22")}"'
+
+    return _ATTR_URL_RE.sub(absolute, cleaned)
+
+
+def split_credit(caption: str) -> tuple[str, str | None]:
+    """``"Kjetil Taskén … Photo: Oslo University Hospital"`` → (caption, "Photo: …")."""
+    matches = list(_CREDIT_RE.finditer(caption))
+    if not matches:
+        return caption.strip(), None
+    start = matches[-1].start()
+    credit = caption[start:].strip().lstrip("([").rstrip(")]").strip().rstrip(".").strip()
+    rest = caption[:start].strip().rstrip("([").strip()
+    return rest, credit or None
+
+
+def make_image(draft: Draft, base: str | None, title: str) -> Image | None:
+    url = canonical_url(draft.image_url, base) if draft.image_url else None
+    if not url:
+        return None
+    caption = html_to_text(draft.image_caption or "")
+    caption, credit = split_credit(caption)
+    alt_attr, alt_credit = split_credit(one_line(draft.image_alt or ""))
+    credit = credit or alt_credit or (one_line(draft.image_credit) if draft.image_credit else None)
+    alt = caption or alt_attr
+    if not alt or _FILENAME_RE.match(alt):
+        alt = title  # the photo illustrates the story; a filename tells a listener nothing
+    return Image(url=url, alt=summarize(alt, ALT_LIMIT), credit=credit[:200] if credit else None)
+
+
+def build_item(draft: Draft, *, source: str, base: str | None, language: str | None) -> NewsItem:
+    """One validated, normalised item; raises SkippedItem with the reason when impossible."""
+    title = clean_title(draft.title)
+    label = f"item {title[:60]!r}" if title else "an item without a title"
+    url = canonical_url(draft.link, base) if draft.link else None
+    if not url:
+        raise SkippedItem(f"{label}: its link {draft.link[:80]!r} is not an http(s) URL")
+    if draft.kicker:
+        kicker: str | None = clean_title(draft.kicker) or None
+    else:
+        kicker, title = split_kicker(title)
+    if not title:
+        raise SkippedItem(f"{label} ({url}): no title")
+    if draft.published is None:
+        raise SkippedItem(f"{label} ({url}): no publication date")
+    body = clean_body(draft.body_html, base)
+    summary = make_summary(draft.summary_html, body)
+    text = f"{summary} {html_to_text(body[:20_000]) if body else ''}"
+    detected = detect_language(f"{title}. {text[:_LANGUAGE_SAMPLE]}")
+    if draft.kind is not None:
+        kind, deadline, event_date = draft.kind, draft.deadline, draft.event_date
+    else:
+        found = classify(title, kicker, text, draft.published.date())
+        kind = found.kind
+        deadline = draft.deadline or found.deadline
+        event_date = draft.event_date or found.event_date
+    guid = one_line(draft.guid)[:500] if draft.guid else None
+    try:
+        return NewsItem(
+            id=item_id(url),
+            source=source,
+            title=title,
+            kicker=kicker,
+            url=url,
+            published=draft.published,
+            updated=draft.updated,
+            summary=summary,
+            body_html=body,
+            image=make_image(draft, base, title),
+            language=detected or language or draft.language or "en",
+            kind=kind,
+            deadline=deadline,
+            event_date=event_date,
+            guid=guid or None,
+            sources=[source],
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SkippedItem(f"{label} ({url}): {problems}") from None
