@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.app import ProjectOpt, app, console, open_project
+
+if TYPE_CHECKING:
+    from newsletter.collect import CollectReport
 
 EXIT_SOME_SOURCES_FAILED = 3
 
@@ -24,67 +27,171 @@ def collect(
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
     ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh", help="Fetch everything again, even what the servers say is unchanged."
+        ),
+    ] = False,
 ) -> None:
     """Fetch every configured source into the store.
+
+    Ends with a table per source: new, updated, merged (already stored from another
+    source), unchanged, and the status, with the reason for each failure.
 
     Exit code 0 when all sources succeeded, 3 when some failed (the others are stored).
 
     Example: newsletter collect --source "Oslo Cancer Cluster"
     """
-    from rich.markup import escape
-    from rich.table import Table
+    import threading
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from newsletter.cli.app import state
     from newsletter.collect import collect as run_collect
     from newsletter.store import Store
 
     proj = open_project(project)
-    with Store(proj.store_path) as store, console.status("Collecting…"):
-        report = run_collect(proj, store, only=source)
-    table = Table(title="Collected")
-    for column in ("source", "new", "updated", "unchanged", "status"):
-        table.add_column(
-            column, justify="right" if column in ("new", "updated", "unchanged") else "left"
+    total = len(source) if source else len(proj.config.sources)
+    active: list[str] = []
+    lock = threading.Lock()
+    with (
+        Store(proj.store_path) as store,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("Collecting", total=total)
+
+        def describe() -> None:
+            names = ", ".join(active)
+            label = f"Fetching {names[:50]}…" if len(names) > 50 else f"Fetching {names}"
+            progress.update(task, description=label if active else "Storing")
+
+        def started(name: str) -> None:
+            with lock:
+                active.append(name)
+                describe()
+
+        def loaded(name: str, ok: bool) -> None:
+            with lock:
+                active.remove(name)
+                progress.advance(task)
+                describe()
+
+        report = run_collect(
+            proj,
+            store,
+            only=source,
+            refresh=refresh,
+            on_start=started,
+            on_loaded=loaded,
+            raise_unexpected=bool(state["debug"]),
         )
-    for entry in report.sources:
-        status = "[green]ok[/]" if entry.ok else f"[red]failed:[/] {escape(entry.error or '')}"
-        table.add_row(entry.name, str(entry.new), str(entry.updated), str(entry.unchanged), status)
-    console.print(table)
+    _print_report(report)
     if report.failed:
         raise typer.Exit(EXIT_SOME_SOURCES_FAILED)
+
+
+def _print_report(report: CollectReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Collected")
+    table.add_column("source")
+    for column in ("new", "updated", "merged", "unchanged"):
+        table.add_column(column, justify="right")
+    table.add_column("status")
+    for entry in report.sources:
+        if not entry.ok:
+            status = f"[red]failed:[/] {escape(entry.error or '')}"
+        elif entry.not_modified:
+            status = "[green]unchanged[/] (HTTP 304)"
+        else:
+            status = "[green]ok[/]"
+        if entry.ok and (entry.skipped or entry.notices):
+            status += " [yellow]*[/]"
+        table.add_row(
+            escape(entry.name), str(entry.new), str(entry.updated), str(entry.merged),
+            str(entry.unchanged), status,
+        )  # fmt: skip
+    console.print(table)
+    for entry in report.sources:
+        lines = [f"[yellow]note:[/] {escape(n)}" for n in entry.notices]
+        lines += [f"[yellow]skipped[/] {escape(s)}" for s in entry.skipped]
+        if entry.hint and not entry.ok:
+            lines.append(f"[dim]hint:[/] {escape(entry.hint)}")
+        if lines:
+            console.print(f"[bold]{escape(entry.name)}[/]")
+            for line in lines[:20]:
+                console.print(f"  {line}", highlight=False)
+            if len(lines) > 20:
+                console.print(f"  … and {len(lines) - 20} more", highlight=False)
+    stored = sum(e.new + e.updated + e.merged for e in report.sources)
+    failed = len(report.failed)
+    console.print(
+        f"{len(report.sources)} source(s) in {report.seconds:.1f} s: {stored} stor"
+        f"{'y' if stored == 1 else 'ies'} written"
+        + (f", [red]{failed} failed[/]" if failed else ""),
+        highlight=False,
+    )
 
 
 @app.command()
 def items(
     project: ProjectOpt = Path("."),
     month: Annotated[str | None, typer.Option(help="Only items published in YYYY-MM.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only items from this source.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only items this source carried (first or not).")
+    ] = None,
     search: Annotated[str | None, typer.Option(help="Only items mentioning this text.")] = None,
     format: Annotated[ItemFormat, typer.Option("--format", "-f")] = ItemFormat.table,
 ) -> None:
-    """List the stored items, newest first.
+    """List the stored items, newest first; with --month, each with its draft score.
 
-    Example: newsletter items --month 2020-10 --format json
+    Example: newsletter items --month 2020-10 --search trial
     """
-    from newsletter.editor import month_window
+    from newsletter.editor import month_window, score_month
     from newsletter.store import Store
 
     proj = open_project(project)
     start, end = month_window(month) if month else (None, None)
     with Store(proj.store_path) as store:
         found = store.items(start=start, end=end, source=source, search=search)
+        seen = {item.id: store.seen(item.id) for item in found}
     if format is ItemFormat.json:
         import json
 
-        typer.echo(
-            json.dumps([i.model_dump(mode="json") for i in found], indent=2, ensure_ascii=False)
-        )
+        records = []
+        for item in found:
+            record = item.model_dump(mode="json")
+            first_last = seen.get(item.id)
+            if first_last:
+                record["first_seen"], record["last_seen"] = (t.isoformat() for t in first_last)
+            records.append(record)
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
+    from rich.markup import escape
     from rich.table import Table
 
+    scores = score_month(proj.config, month, found) if month else {}
     table = Table(title=f"{len(found)} item(s)")
-    for column in ("published", "source", "kind", "title"):
+    if scores:
+        table.add_column("score", justify="right")
+    for column in ("published", "source", "kind", "due", "title"):
         table.add_column(column)
     for item in found:
         title = f"{item.kicker}: {item.title}" if item.kicker else item.title
-        table.add_row(item.published.date().isoformat(), item.source, item.kind.value, title)
+        score = [f"{scores[item.id]:.2f}"] if scores else []
+        due = item.deadline or item.event_date
+        sources = item.source + (f" +{len(item.sources) - 1}" if len(item.sources) > 1 else "")
+        table.add_row(
+            *score, item.published.date().isoformat(), escape(sources), item.kind.value,
+            due.isoformat() if due else "", escape(title),
+        )  # fmt: skip
     console.print(table)
