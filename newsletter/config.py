@@ -267,6 +267,53 @@ class DraftSettings(Strict):
     sections: list[SectionRule] = Field(default_factory=list)
 
 
+def _no_password(value: str | None) -> None:
+    if value is not None:
+        raise ValueError(
+            "never store the SMTP password in newsletter.toml; set NEWSLETTER_SMTP_PASSWORD "
+            "in the environment instead"
+        )
+    return None
+
+
+class SmtpSettings(Strict):
+    """[smtp]: direct sending. NEWSLETTER_SMTP_* variables and --smtp-host/--smtp-port win."""
+
+    host: SingleLine = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: SingleLine | None = None
+    password: Annotated[str | None, AfterValidator(_no_password)] = None
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per SMTP reply.")
+    envelope_from: Email | None = Field(default=None, description="Bounce address.")
+
+
+class SendSettings(Strict):
+    """[send]: personalisation and delivery, shared by `send` and `export`."""
+
+    name_fallback: SingleLine = Field(default="reader", description="For %%name%% when empty.")
+    unsubscribe_mailto: Email | None = Field(
+        default=None, description="Also offer mailto: in List-Unsubscribe."
+    )
+    rate: float | None = Field(default=None, gt=0, description="Messages per second.")
+    max_attempts: int = Field(default=4, ge=1, le=10, description="Tries after a 4xx reply.")
+    retry_delay: float = Field(default=2.0, ge=0, le=300, description="Doubles each retry.")
+
+
+class ProviderSettings(Strict):
+    """[providers]: account ids the provider exports need (never API keys)."""
+
+    mailchimp_list_id: SingleLine | None = None
+    brevo_list_ids: list[int] = Field(default_factory=list)
+    listmonk_list_ids: list[int] = Field(default_factory=list)
+    sendgrid_asm_group_id: int | None = None
+    mailgun_domain: SingleLine | None = Field(default=None, description="Default: from_email's.")
+    mailgun_api: HttpUrl = "https://api.mailgun.net"
+    postmark_message_stream: SingleLine = "broadcast"
+    ses_region: SingleLine | None = None
+    ses_configuration_set: SingleLine | None = None
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     brand: Brand = Field(default_factory=Brand)
@@ -274,6 +321,9 @@ class Config(Strict):
     sources: list[Source] = Field(default_factory=list)
     collect: CollectSettings = Field(default_factory=CollectSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    send: SendSettings = Field(default_factory=SendSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
 
     def source(self, name: str) -> Source:
         for source in self.sources:

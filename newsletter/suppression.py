@@ -1,0 +1,150 @@
+"""The suppression list: addresses that must never get an issue (unsubscribed, bounced...).
+
+Kept in the project's store file, compared case-insensitively, and honoured by every export
+and send. ``newsletter suppress add|list|import|remove`` manages it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, get_args
+
+from newsletter.audience import Rejection, check_address
+from newsletter.errors import ProjectError
+from newsletter.sendlog import connect
+
+Reason = Literal["unsubscribed", "bounced", "complained", "manual"]
+REASONS: tuple[str, ...] = get_args(Reason)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS suppressions (
+    email   TEXT PRIMARY KEY,               -- lower-cased
+    reason  TEXT NOT NULL,
+    source  TEXT,
+    added   TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    email: str
+    reason: str
+    source: str | None
+    added: str
+
+
+@dataclass
+class AddResult:
+    added: int = 0
+    already: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+class SuppressionList:
+    def __init__(self, path: Path) -> None:
+        self.db = connect(path, SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> SuppressionList:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def emails(self) -> frozenset[str]:
+        return frozenset(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
+
+    def __contains__(self, email: object) -> bool:
+        if not isinstance(email, str):
+            return False
+        row = self.db.execute("SELECT 1 FROM suppressions WHERE email = ?", (email.lower(),))
+        return row.fetchone() is not None
+
+    def entries(self) -> list[Suppression]:
+        return [
+            Suppression(*row)
+            for row in self.db.execute(
+                "SELECT email, reason, source, added FROM suppressions ORDER BY added, email"
+            )
+        ]
+
+    def add(
+        self, emails: Iterable[tuple[int, str]], reason: str, source: str | None = None
+    ) -> AddResult:
+        """Add ``(line, address)`` pairs; invalid ones come back as rejections, never lost."""
+        if reason not in REASONS:
+            raise ProjectError(
+                f"unknown suppression reason {reason!r}", hint=f"one of: {', '.join(REASONS)}"
+            )
+        result = AddResult()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for line, raw in emails:
+                try:
+                    email = check_address(raw.strip())
+                except ValueError as exc:
+                    result.rejected.append(Rejection(line, raw, f"not an email address: {exc}"))
+                    continue
+                cursor = self.db.execute(
+                    "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
+                    (email.lower(), reason, source, now),
+                )
+                if cursor.rowcount:
+                    result.added += 1
+                else:
+                    result.already += 1
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return result
+
+    def remove(self, emails: Iterable[str]) -> int:
+        removed = 0
+        for email in emails:
+            cursor = self.db.execute(
+                "DELETE FROM suppressions WHERE email = ?", (email.strip().lower(),)
+            )
+            removed += cursor.rowcount
+        return removed
+
+    def import_file(self, path: Path, reason: str) -> AddResult:
+        """A CSV with an ``email`` column, or plain text with one address per line."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise ProjectError(f"{path}: file not found") from None
+        except UnicodeDecodeError as exc:
+            raise ProjectError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise ProjectError(f"{path}: cannot read: {exc.strerror}") from None
+        return self.add(_addresses(path, text), reason, source=path.name)
+
+
+def _addresses(path: Path, text: str) -> list[tuple[int, str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    line = 0
+    try:
+        for row in reader:
+            rows.append((line + 1, row))
+            line = reader.line_num
+    except csv.Error as exc:
+        raise ProjectError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
+    rows = [(n, r) for n, r in rows if r and any(c.strip() for c in r)]
+    if not rows:
+        return []
+    header = [c.strip().lower() for c in rows[0][1]]
+    if "email" in header:  # a CSV export (for example a provider's unsubscribe list)
+        column = header.index("email")
+        return [(n, r[column] if column < len(r) else "") for n, r in rows[1:]]
+    return [(n, r[0]) for n, r in rows]
