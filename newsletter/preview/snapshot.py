@@ -1,0 +1,132 @@
+"""One render of an issue with everything a preview shows beside it.
+
+A snapshot is taken from the files on disk each time (newsletter.toml included), so the
+live preview picks up every saved change. The HTML is the non-personal copy (merge tokens
+filled with the preview values), the same one ``newsletter build`` writes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+from newsletter.checks import CheckReport
+
+DESKTOP_WIDTH = 600
+PHONE_WIDTH = 375
+# Inboxes show the sender, the subject and the first characters of the message body, in
+# which the hidden preheader comes first: about 40 to 130 characters depending on the client.
+INBOX_PREVIEW_CHARS = 130
+
+_SCHEME_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*(dark|light)\s*\)", re.IGNORECASE)
+# Always and never true, and valid wherever the original media feature stood.
+_ALWAYS, _NEVER = "(min-width: 0px)", "(max-width: 0px)"
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u034f\u00ad\ufeff\u2060"))
+DARK_HEAD = (
+    '<meta name="color-scheme" content="dark">'
+    "<style>:root { color-scheme: dark !important; }</style>"
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    month: str
+    sender: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    report: CheckReport
+    taken_at: datetime
+
+    @cached_property
+    def dark_html(self) -> str:
+        return dark_variant(self.html)
+
+    @cached_property
+    def inbox_preview(self) -> str:
+        return inbox_preview(self.html)
+
+    @property
+    def has_dark_styles(self) -> bool:
+        return has_dark_styles(self.html)
+
+
+def take_snapshot(root: Path, month: str) -> Snapshot:
+    """Render ``month`` of the project at ``root`` and check it.
+
+    Raises the stage's NewsletterError (bad YAML, invalid config, template or MJML error)
+    when the issue cannot be built.
+    """
+    from newsletter import merge
+    from newsletter.checks import check_issue
+    from newsletter.issuefile import load_issue
+    from newsletter.project import Project
+    from newsletter.render import project_environment, render_issue
+
+    project = Project.at(root)  # a new Project re-reads newsletter.toml
+    config = project.config
+    issue = load_issue(project.require_issue(month))
+    rendered = render_issue(project_environment(project), config, issue)
+    values = merge.preview_values(config)
+    report = check_issue(project, month)
+    return Snapshot(
+        month=issue.month,
+        sender=config.newsletter.sender,
+        subject=issue.subject,
+        preheader=issue.preheader,
+        html=merge.fill(rendered.html, values),
+        text=merge.fill(rendered.text, values),
+        report=report,
+        taken_at=datetime.now(),
+    )
+
+
+def dark_variant(html: str) -> str:
+    """The email as a client in dark mode that honours ``prefers-color-scheme`` shows it.
+
+    This is how Apple Mail, Outlook for macOS and iOS, Outlook.com and Samsung Email
+    behave: the email's ``@media (prefers-color-scheme: dark)`` rules apply, and whatever
+    the email does not colour itself takes the dark defaults (dark canvas, light text).
+    The dark rules are made unconditional here so the view works in any browser,
+    whatever its own colour scheme. Clients that recolour emails themselves (the Gmail
+    apps, Outlook for Windows) are not emulated.
+    """
+    html = _SCHEME_QUERY.sub(lambda m: _ALWAYS if m.group(1).lower() == "dark" else _NEVER, html)
+    return inject_into_head(html, DARK_HEAD)
+
+
+def inject_into_head(html: str, snippet: str) -> str:
+    """``snippet`` as the first thing in ``<head>`` (or of the document, without one)."""
+    head = _HEAD.search(html)
+    if head is None:
+        return snippet + html
+    return html[: head.end()] + snippet + html[head.end() :]
+
+
+def has_dark_styles(html: str) -> bool:
+    return any(m.group(1).lower() == "dark" for m in _SCHEME_QUERY.finditer(html))
+
+
+def inbox_preview(html: str, limit: int = INBOX_PREVIEW_CHARS) -> str:
+    """The preview text an inbox shows under the subject: the body's first characters.
+
+    Clients take the text of the body in document order, the hidden preheader included,
+    and keep reading into the visible content when the preheader is short.
+    """
+    tree = LexborHTMLParser(html)
+    for node in tree.css("style, script, title, head"):
+        node.decompose()
+    body = tree.body
+    raw = body.text(separator=" ") if body is not None else ""
+    text = " ".join(raw.translate(_INVISIBLE).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,.;:–-") + "…"
