@@ -99,6 +99,7 @@ _ATTRS = {
 ATTRIBUTES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in _ATTRS.items()}
 GLOBAL_ATTRIBUTES = frozenset({"css-class", "mj-class"})
 ANY_ATTRIBUTE = frozenset().union(*ATTRIBUTES.values())
+_ALLOWED = {name: attrs | GLOBAL_ATTRIBUTES for name, attrs in ATTRIBUTES.items()}
 
 _BLOCK = ("mj-accordion mj-button mj-carousel mj-divider mj-image mj-raw mj-social mj-spacer "
           "mj-table mj-text mj-navbar")  # fmt: skip
@@ -192,21 +193,26 @@ def lint_mjml(source: str, template_sources: Sources | None = None) -> list[Mjml
             message = f"unknown tag <{name}>: mjml-python would pass it through silently"
             found.append(("mjml-tag", message, at, name, None))
         else:
-            allowed = ATTRIBUTES[name] | GLOBAL_ATTRIBUTES
+            allowed = _ALLOWED[name]
             if name in UNSUPPORTED:
                 found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at, name, None))
             if parent in CHILDREN and name not in CHILDREN[parent]:
                 message = f"<{name}> cannot be inside <{parent}>"
                 found.append(("mjml-nesting", message, at, name, None))
-        for attr in _ATTR_RE.findall(attrs or ""):
-            if allowed is not None and attr.lower() not in allowed:
-                message = f"unknown attribute {attr!r} on <{name}>"
-                found.append(("mjml-attribute", message, at, name, attr))
+        if attrs and allowed is not None:
+            for attr in _ATTR_RE.findall(attrs):
+                if attr.lower() not in allowed:
+                    message = f"unknown attribute {attr!r} on <{name}>"
+                    found.append(("mjml-attribute", message, at, name, attr))
         if self_closing:
             continue
         if name in CONTENT_TAGS:
-            end = re.compile(rf"</{re.escape(name)}\s*>", re.I).search(source, pos)
-            pos = end.end() if end else len(source)
+            end = source.find(f"</{name}>", pos)
+            if end < 0:  # unusual spelling: </mj-text >, </MJ-TEXT>
+                found_end = re.compile(rf"</{re.escape(name)}\s*>", re.I).search(source, pos)
+                pos = found_end.end() if found_end else len(source)
+            else:
+                pos = end + len(name) + 3
             continue
         stack.append(name)
 
@@ -225,9 +231,7 @@ def _attributes_defaults(name: str) -> frozenset[str] | None:
     """Attributes a default inside <mj-attributes> may set; None for an unknown tag."""
     if name in ("mj-all", "mj-class"):
         return ANY_ATTRIBUTE | {"name"}
-    if name in ATTRIBUTES:
-        return ATTRIBUTES[name] | GLOBAL_ATTRIBUTES
-    return None
+    return _ALLOWED.get(name)
 
 
 class _Locator:

@@ -252,25 +252,49 @@ def split_inline_css(mjml: str) -> tuple[str, str]:
     return _INLINE_STYLE_RE.sub(take, mjml), "\n".join(blocks)
 
 
-@lru_cache(maxsize=8)
-def _inliner(css: str) -> Any:
+# HTML-content components whose markup the ``mj-style inline`` CSS applies to.
+_CONTENT_RE = re.compile(r"(<mj-(text|table)\b[^>]*(?<!/)>)(.*?)(</mj-\2\s*>)", re.S | re.I)
+_SPLIT = "<!--newsletter:split-->"
+_HOLE = "\x00"
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> Any:
     import css_inline
 
-    return css_inline.CSSInliner(
-        inline_style_tags=False,  # MJML's own <style> blocks (media queries) stay as they are
-        keep_style_tags=True,
-        load_remote_stylesheets=False,
-        extra_css=css,
-    )
+    return css_inline.CSSInliner(load_remote_stylesheets=False)
 
 
-def inline_css(html: str, css: str) -> str:
-    if not css.strip():
-        return html
+def inline_css(mjml: str, css: str) -> str:
+    """Inline ``css`` into the HTML inside every mj-text and mj-table of ``mjml``.
+
+    The contents are inlined together, in one css-inline call, before MJML compiles them:
+    MJML's own markup is left exactly as it generates it, and only our HTML is parsed.
+    """
+    if not css.strip() or _HOLE in mjml:
+        return mjml
+    bodies: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        bodies.append(match.group(3))
+        return match.group(1) + _HOLE + match.group(4)
+
+    skeleton = _CONTENT_RE.sub(take, mjml)
+    if not bodies:
+        return mjml
     try:
-        return str(_inliner(css).inline(html))
+        inlined = str(_inliner().inline_fragment(_SPLIT.join(bodies), css))
     except ValueError as exc:  # css_inline.InlineError is a ValueError
         raise RenderError(f"inlining the mj-style inline CSS failed: {exc}") from exc
+    pieces = inlined.split(_SPLIT)
+    if len(pieces) != len(bodies):
+        raise RenderError(
+            "the HTML inside an mj-text or mj-table is not well nested, so its CSS could "
+            "not be inlined",
+            hint="close every tag you open inside mj-text; inspect it with `build --mjml`",
+        )
+    holes = skeleton.split(_HOLE)
+    return "".join(part for pair in zip(holes, [*pieces, ""], strict=True) for part in pair)
 
 
 def compile_mjml(source: str, *, template: str = HTML_TEMPLATE) -> str:
@@ -323,7 +347,7 @@ def _html_from_mjml(mjml: str, problems: list[MjmlProblem], strict: bool) -> str
             hint="fix the template; `newsletter check MONTH` lists every problem",
         )
     body, css = split_inline_css(mjml)
-    return inline_css(compile_mjml(body), css)
+    return compile_mjml(inline_css(body, css))
 
 
 def render_issue(

@@ -104,10 +104,12 @@ def _markdown() -> Any:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 
 
+@lru_cache(maxsize=256)
 def markdown_filter(text: str) -> Markup:
     return Markup(_markdown().render(text or ""))
 
 
+@lru_cache(maxsize=256)
 def markdown_text(text: str) -> str:
     """Markdown as plain text: one paragraph per block, links as "text (URL)"."""
     blocks: list[str] = []
@@ -153,6 +155,8 @@ def _inline_text(children: list[Any]) -> str:
     return "".join(out)
 
 
+# Cached: a live preview re-renders the same paragraphs on every edit.
+@lru_cache(maxsize=4096)
 def wrap_filter(text: str, width: int = 78, indent: str = "") -> str:
     """Wrap prose paragraph by paragraph, keeping blank lines between them; never split URLs."""
     paragraphs = re.split(r"\n\s*\n", (text or "").strip())
@@ -174,11 +178,16 @@ def add_utm(url: str, params: Mapping[str, str]) -> str:
     """``url`` with analytics parameters appended; ones the link already has are kept."""
     if not params:
         return url
+    return _add_utm(url, tuple(params.items()))
+
+
+@lru_cache(maxsize=4096)
+def _add_utm(url: str, params: tuple[tuple[str, str], ...]) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         return url
     present = {pair.split("=", 1)[0] for pair in parts.query.split("&") if pair}
-    extra = [(k, v) for k, v in params.items() if k not in present]
+    extra = [(k, v) for k, v in params if k not in present]
     if not extra:
         return url
     query = "&".join(q for q in (parts.query, urlencode(extra)) if q)

@@ -1,5 +1,7 @@
-"""Golden files: the sample issues' HTML and text, compared with committed output.
+"""Golden files: the sample issues' HTML, text and web page, compared with committed output.
 
+Besides this project's own issues, tests/golden/issues/ holds a full 12-story issue (lead,
+cards with and without images, calls, events) rendered with this project's settings.
 Regenerate after an intended change with `make golden` (pytest --update-golden) and review
 the diff like any other code change.
 """
@@ -12,10 +14,14 @@ import pytest
 from newsletter import merge
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
-from newsletter.render import project_environment, render_issue
-from tests.conftest import REPO, assert_golden
+from newsletter.render import project_environment, render_issue, render_web
+from tests.conftest import GOLDEN, REPO, assert_golden
 
 SAMPLE_MONTHS = Project.at(REPO).months()
+EXTRA_ISSUES = sorted((GOLDEN / "issues").glob("*.yaml"))
+CASES = [(m, REPO / "issues" / f"{m}.yaml") for m in SAMPLE_MONTHS] + [
+    (f"issues/{p.stem}", p) for p in EXTRA_ISSUES
+]
 
 
 def strip_volatile(text: str) -> str:
@@ -23,15 +29,21 @@ def strip_volatile(text: str) -> str:
     return re.sub(r"[ \t]+$", "", text, flags=re.M)
 
 
-@pytest.mark.parametrize("month", SAMPLE_MONTHS)
-def test_sample_issue_matches_golden(month: str, update_golden: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "path"), CASES, ids=[c[0] for c in CASES])
+def test_issue_matches_golden(name: str, path: Path, update_golden: bool) -> None:
     project = Project.at(REPO)
-    issue = load_issue(project.issue_path(month))
-    rendered = render_issue(project_environment(project), project.config, issue)
+    issue = load_issue(path)
+    env = project_environment(project)
+    rendered = render_issue(env, project.config, issue)
     values = merge.preview_values(project.config)
-    assert_golden(
-        f"{month}/email.html", strip_volatile(merge.fill(rendered.html, values)), update_golden
-    )
-    assert_golden(
-        f"{month}/email.txt", strip_volatile(merge.fill(rendered.text, values)), update_golden
-    )
+    for filename, content in (
+        ("email.html", merge.fill(rendered.html, values)),
+        ("email.txt", merge.fill(rendered.text, values)),
+        ("index.html", render_web(env, project.config, issue)),
+    ):
+        assert_golden(f"{name}/{filename}", strip_volatile(content), update_golden)
+
+
+def test_golden_cases_exist() -> None:
+    assert SAMPLE_MONTHS, "this project has no sample issues"
+    assert EXTRA_ISSUES, "tests/golden/issues/ has no issue files"
