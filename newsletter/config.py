@@ -221,6 +221,9 @@ class SectionRule(Strict):
     kinds: list[Kind] = Field(default_factory=list)
     sources: list[SingleLine] = Field(default_factory=list)
     keywords: list[SingleLine] = Field(default_factory=list)
+    has_deadline: bool | None = Field(
+        default=None, description="true: only stories with a deadline; false: only without."
+    )
     order: Literal["score", "deadline", "published"] = Field(
         default="score",
         description="score: best first; deadline: soonest deadline or event date first.",
@@ -265,6 +268,10 @@ class DraftSettings(Strict):
         default_factory=dict, description="Boost (or, negative, penalty) per keyword or phrase."
     )
     sections: list[SectionRule] = Field(default_factory=list)
+    section_order: list[SingleLine] = Field(
+        default_factory=list,
+        description="Section titles in the order they appear (default: the rules' order).",
+    )
 
 
 def _no_password(value: str | None) -> None:

@@ -37,12 +37,13 @@ adds new candidates as alternates without touching your edits.
 Per story, `overrides:` (title, summary, image, alt, cta) wins over the source's text, and
 `pin: true` keeps the story even through `newsletter draft --force`.
 """
-INTRO_COMMENT = "Optional: a short welcome in Markdown, shown above the stories."
+# A leading newline leaves a blank line above the comment, which sets the blocks apart.
+INTRO_COMMENT = "\nOptional: a short welcome in Markdown, shown above the stories."
 ALTERNATES_COMMENT = (
-    "Runner-up stories, best first. To use one, move its block into a section's stories."
+    "\nRunner-up stories, best first. To use one, move its block into a section's stories."
 )
 OFFERED_COMMENT = (
-    "Stories the draft has suggested; it will not suggest them again (delete an id to undo)."
+    "\nStories the draft has suggested; it will not suggest them again (delete an id to undo)."
 )
 SUBJECT_LIMIT = 150
 
@@ -100,14 +101,20 @@ def line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
                 line = node.lc.item(key)[0] + 1
             else:
                 if line is None and isinstance(node, CommentedMap | CommentedSeq):
-                    line = node.lc.line + 1
+                    line = _start_line(node)
                 break
             node = node[key]
         except (KeyError, IndexError, TypeError, AttributeError):
             break
     if line is None and isinstance(data, CommentedMap | CommentedSeq):
-        line = data.lc.line + 1
+        line = _start_line(data)
     return line
+
+
+def _start_line(node: CommentedMap | CommentedSeq) -> int | None:
+    """Where a node starts; None for a tree built in memory rather than read from a file."""
+    line = node.lc.line
+    return line + 1 if isinstance(line, int) else None
 
 
 # ---------------------------------------------------------------------------- validation
@@ -480,16 +487,12 @@ def incomplete_stories(tree: Any) -> list[tuple[tuple[int | str, ...], Commented
 
 
 def fill_snapshot(node: CommentedMap, story: Story) -> None:
-    """Add the snapshot keys ``node`` lacks, in their usual order; keep what it has."""
+    """Add the snapshot keys ``node`` lacks, after what staff wrote; keep what it has."""
     if hasattr(node, "fa"):
         node.fa.set_block_style()
-    position = list(node).index("id") + 1 if "id" in node else 0
     for key, value in story_tree(story).items():
-        if key in node:
-            position = list(node).index(key) + 1
-            continue
-        node.insert(position, key, value)
-        position += 1
+        if key not in node:
+            node[key] = value
 
 
 def _top_level_seq(tree: CommentedMap, key: str, comment: str, before: str | None) -> Any:
@@ -519,6 +522,13 @@ def add_alternates(tree: CommentedMap, stories: list[tuple[Story, str]]) -> None
     for story, note in stories:
         seq.append(story_tree(story))
         seq.yaml_set_comment_before_after_key(len(seq) - 1, before=note, indent=2)
+
+
+def annotate_alternates(tree: CommentedMap, notes: list[str]) -> None:
+    """Put a one-line note (score, source, why not chosen) above each alternate."""
+    seq = tree.get("alternates")
+    for index, note in enumerate(notes[: len(seq) if isinstance(seq, list) else 0]):
+        seq.yaml_set_comment_before_after_key(index, before=note, indent=2)
 
 
 def record_offered(tree: CommentedMap, ids: list[str]) -> None:

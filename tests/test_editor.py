@@ -217,7 +217,7 @@ def test_other_languages_and_past_events_are_left_out(tmp_path: Path) -> None:
 def test_scores_follow_the_configured_weights(tmp_path: Path) -> None:
     project = make_project(
         tmp_path,
-        '[draft.weights]\nrecency = 0\nsource = 0\nimage = 0\nlength = 0\nkind = 0\n'
+        "[draft.weights]\nrecency = 0\nsource = 0\nimage = 0\nlength = 0\nkind = 0\n"
         '[draft.keywords]\n"precision medicine" = 2.0\nbudget = -1.0\n',
     )
     store(
@@ -303,7 +303,7 @@ def test_sections_follow_the_rules_with_calls_in_date_order(tmp_path: Path) -> N
 
 
 def test_the_lead_is_the_best_story_with_a_good_image(tmp_path: Path) -> None:
-    project = make_project(tmp_path, 'lead_min_width = 500\n[draft.keywords]\nbest = 5\n')
+    project = make_project(tmp_path, "lead_min_width = 500\n[draft.keywords]\nbest = 5\n")
     store(
         project,
         item("Best but no photo", "2020-10-20T09:00:00"),
@@ -341,3 +341,27 @@ def test_decisions_cover_every_candidate_once(tmp_path: Path) -> None:
     assert sorted(d.item.id for d in chosen.decisions) == sorted(i.id for i in items)
     counts = {s: sum(d.status is s for d in chosen.decisions) for s in Status}
     assert counts == {Status.chosen: 2, Status.alternate: 3, Status.dropped: 1}
+
+
+def test_several_rules_can_fill_one_section_shown_in_section_order(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path,
+        'section_order = ["From the cluster", "Calls & deadlines"]\n'
+        '[[draft.sections]]\ntitle = "Calls & deadlines"\nkinds = ["call"]\norder = "deadline"\n'
+        '[[draft.sections]]\ntitle = "Calls & deadlines"\nhas_deadline = true\n'
+        '[[draft.sections]]\ntitle = "From the cluster"\nsources = ["Cluster"]\n',
+    )
+    store(
+        project,
+        item("Survey closes soon", "2020-10-03T09:00:00", deadline=date(2020, 11, 10)),
+        item("A call", "2020-10-04T09:00:00", "Institute", kind=Kind.call,
+             deadline=date(2020, 11, 20)),
+        item("Cluster news", "2020-10-05T09:00:00"),
+        item("Institute news", "2020-10-06T09:00:00", "Institute"),
+    )  # fmt: skip
+    layout = [(t, [i.title for i in items]) for t, items in select(project, "2020-10").sections]
+    assert layout == [
+        ("From the cluster", ["Cluster news"]),
+        ("Calls & deadlines", ["Survey closes soon", "A call"]),
+        ("News", ["Institute news"]),
+    ]

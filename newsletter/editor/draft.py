@@ -23,6 +23,7 @@ from newsletter.errors import IssueFileError
 from newsletter.issuefile import (
     IssueReport,
     add_alternates,
+    annotate_alternates,
     dump_yaml,
     fill_snapshot,
     incomplete_stories,
@@ -61,6 +62,15 @@ class DraftResult:
     """Ids whose snapshot was filled in from the store."""
     warnings: list[str] = field(default_factory=list)
     report: IssueReport | None = None
+    unknown: list[tuple[int | str, ...]] = field(default_factory=list)
+    """Where stories added by id that the store does not know are."""
+
+
+def written_id(tree: Any, loc: tuple[int | str, ...]) -> str:
+    node = tree
+    for key in loc:
+        node = node[key]
+    return str(node.get("id"))
 
 
 def suggest_subject(config: Config, month: str, lead: NewsItem | None) -> str:
@@ -134,7 +144,9 @@ def draft(
     if path.exists():
         try:
             old_text = path.read_text(encoding="utf-8")
-            tree = read_yaml(path)
+            # Starting over only needs the old file for its pins (and its send date).
+            if not force or "pin:" in old_text or send_date is None:
+                tree = read_yaml(path)
         except IssueFileError as exc:
             if not force:
                 exc.hint = "fix the file (see `newsletter validate`), or pass --force to start over"
@@ -148,7 +160,12 @@ def draft(
                 )
             tree = None
     if send_date is None and tree is not None:
-        send_date = tree_send_date(path, tree)
+        try:
+            send_date = tree_send_date(path, tree)
+        except IssueFileError as exc:
+            if not force:
+                raise
+            warnings.append(f"{exc.message}; using the default send date")
     send_date = send_date or default_send_date(month, config.draft.send_day)
 
     history = read_history(project.issues_dir, month, config.draft)
@@ -161,6 +178,9 @@ def draft(
         if tree is None or force:
             pinned = _pinned(tree) if tree is not None else []
             tree = issue_to_yaml(issue_from_selection(config, selection))
+            annotate_alternates(
+                tree, [alternate_note(selection.decision(i.id)) for i in selection.alternates]
+            )
             _restore_pins(tree, pinned)
             if not selection.chosen():
                 tree.yaml_set_comment_before_after_key(
@@ -176,7 +196,23 @@ def draft(
         result.changed = text != old_text
         if result.changed:
             write_text(path, text)
-        result.report = validate_tree(path, tree, known=lambda i: store.get(i) is not None)
+
+        def known(story_id: str) -> bool:
+            return store.get(story_id) is not None
+
+        result.report = validate_tree(path, tree, known=known)
+        written = tree
+        if result.report.problems or result.unknown:
+            # Read back from disk, so every problem is reported with its line.
+            written = read_yaml(path)
+            result.report = validate_tree(path, written, known=known)
+    for loc in result.unknown:
+        line = line_of(written, loc)
+        result.warnings.append(
+            f"{path}: {f'line {line}, ' if line else ''}{'.'.join(map(str, loc))}: story "
+            f"{written_id(written, loc)} is not in the store, so its title and link cannot be "
+            "filled in; add them by hand"
+        )
     result.stories = len(story_ids(tree, "sections"))
     result.alternates = len(story_ids(tree, "alternates"))
     return result
@@ -195,11 +231,7 @@ def _update(
     for loc, node in incomplete_stories(tree):
         item = store.get(str(node["id"]))
         if item is None:
-            where = f"line {line_of(tree, loc)}, " if line_of(tree, loc) else ""
-            warnings.append(
-                f"{path}: {where}{'.'.join(map(str, loc))}: story {node['id']} is not in the "
-                "store, so its title and link cannot be filled in; add them by hand"
-            )
+            result.unknown.append(loc)
             continue
         fill_snapshot(node, Story.from_item(item))
         result.filled.append(item.id)

@@ -94,13 +94,19 @@ class Sections:
         self.patterns = {id(r): [keyword_pattern(k) for k in r.keywords] for r in self.rules}
         self.by_source = {s.name: s.section for s in config.sources if s.section}
         self.default = draft.section
-        self.order = [r.title for r in self.rules]
-        self.caps: dict[str, int | None] = {r.title: r.max_stories for r in self.rules}
-        self.sort = {r.title: r.order for r in self.rules}
+        # Several rules may fill one section; its first rule sets its cap and order.
+        self.order = list(dict.fromkeys([*draft.section_order, *(r.title for r in self.rules)]))
+        self.caps: dict[str, int | None] = {}
+        self.sort: dict[str, str] = {}
+        for rule in self.rules:
+            self.caps.setdefault(rule.title, rule.max_stories)
+            self.sort.setdefault(rule.title, rule.order)
         self.max_per_section = draft.max_per_section
 
     def matches(self, rule: SectionRule, item: NewsItem) -> bool:
         if rule.kinds and item.kind not in rule.kinds:
+            return False
+        if rule.has_deadline is not None and (item.deadline is not None) != rule.has_deadline:
             return False
         if rule.sources and not ({item.source, *item.sources} & set(rule.sources)):
             return False

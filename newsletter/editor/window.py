@@ -106,7 +106,8 @@ def _load(path: Path, history: History) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        # The safe loader (C-accelerated with ruamel.yaml.clib): only ids and dates are needed.
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, YAMLError) as exc:
         history.warnings.append(
             f"{path}: could not be read ({type(exc).__name__}); fix it, or its stories may be "
