@@ -166,7 +166,8 @@ Sources = Callable[[], Iterable[tuple[str, str]]]
 
 def lint_mjml(source: str, template_sources: Sources | None = None) -> list[MjmlProblem]:
     """Problems in ``source``; ``template_sources`` yields (filename, text) to locate them."""
-    found: list[tuple[str, str, int, str, str | None]] = []  # rule, message, offset, tag, attr
+    # rule, message, offset, tag, attribute (or, for nesting, the parent tag)
+    found: list[tuple[str, str, int, str, str | None]] = []
     stack: list[str] = []
     pos = 0
     while match := _TAG_RE.search(source, pos):
@@ -198,7 +199,7 @@ def lint_mjml(source: str, template_sources: Sources | None = None) -> list[Mjml
                 found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at, name, None))
             if parent in CHILDREN and name not in CHILDREN[parent]:
                 message = f"<{name}> cannot be inside <{parent}>"
-                found.append(("mjml-nesting", message, at, name, None))
+                found.append(("mjml-nesting", message, at, name, parent))
         if attrs and allowed is not None:
             for attr in _ATTR_RE.findall(attrs):
                 if attr.lower() not in allowed:
@@ -220,10 +221,15 @@ def lint_mjml(source: str, template_sources: Sources | None = None) -> list[Mjml
         return []
     locate = _Locator(template_sources)
     problems = []
-    for rule, message, offset, tag, attr in found:
+    for rule, message, offset, tag, extra in found:
         line = source.count("\n", 0, offset) + 1
-        where = locate(tag, attr) or f"generated MJML line {line}"
-        problems.append(MjmlProblem(rule, message, line, tag, attr, where))
+        if rule == "mjml-nesting":
+            where, attribute = locate.nested(tag, extra or ""), None
+        else:
+            where, attribute = locate(tag, extra), extra
+        problems.append(
+            MjmlProblem(rule, message, line, tag, attribute, where or f"generated MJML line {line}")
+        )
     return problems
 
 
@@ -247,9 +253,20 @@ class _Locator:
             )
         else:
             pattern = re.compile(rf"<{re.escape(tag)}(?=[\s/>])", re.I)
+        return self._search(pattern, len(attribute) + 1 if attribute else 0)
+
+    def nested(self, tag: str, parent: str) -> str | None:
+        """Where ``tag`` opens right inside ``parent`` (skipping Jinja tags and comments)."""
+        jinja = r"(?:\{[#%](?:(?![#%]\}).)*[#%]\}\s*)*"
+        pattern = re.compile(
+            rf"<{re.escape(parent)}\b[^>]*>\s*{jinja}<{re.escape(tag)}(?=[\s/>])", re.I | re.S
+        )
+        return self._search(pattern, len(tag) + 1)
+
+    def _search(self, pattern: re.Pattern[str], back: int) -> str | None:
         for filename, text in self.sources:
             match = pattern.search(text)
             if match:
-                offset = match.end() - (len(attribute) + 1 if attribute else 0)
+                offset = match.end() - back
                 return f"{filename}:{text.count(chr(10), 0, offset) + 1}"
         return None

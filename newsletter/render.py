@@ -322,8 +322,17 @@ def template_sources(env: jinja2.Environment) -> list[tuple[str, str]]:
     out = []
     for name in env.list_templates(filter_func=lambda n: n.endswith(".mjml.j2")):
         source, filename, _ = env.loader.get_source(env, name)
-        out.append((filename or name, source))
+        out.append((_display_path(filename) if filename else name, source))
     return out
+
+
+def _display_path(filename: str) -> str:
+    """A template's path relative to the current folder when it is inside it."""
+    path = Path(filename)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return filename
 
 
 def render_mjml(

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,3 +73,78 @@ def test_mjml_error_is_reported(config, tmp_path: Path) -> None:  # type: ignore
     env = make_environment([custom, package_templates()])
     with pytest.raises(RenderError, match="MJML error"):
         render_issue(env, config, issue_with(story()))
+
+
+HOSTILE_TITLE = "<script>alert(1)</script> {{ 7*7 }}"
+HOSTILE_SUMMARY = '<img src=x onerror="alert(1)"> javascript:alert(2) {% if true %}x{% endif %}'
+
+
+def hostile_issue() -> Issue:
+    return Issue(
+        month="2020-10",
+        subject="<b>Subject</b> {{ 7*7 }}",
+        preheader="<script>x</script>",
+        intro="Hello <script>alert(3)</script> [click](javascript:alert(4))",
+        sections=[
+            Section(
+                title="<i>News</i>",
+                stories=[
+                    story(title=HOSTILE_TITLE, summary=HOSTILE_SUMMARY, kicker="<u>k</u>"),
+                    story(id="2", title=HOSTILE_TITLE, summary=HOSTILE_SUMMARY,
+                          image=Image(url="https://example.org/i.jpg", alt='"><script>')),
+                ],
+            )
+        ],
+    )  # fmt: skip
+
+
+def assert_harmless(markup: str) -> None:
+    lowered = markup.lower()
+    assert "<script" not in lowered
+    assert not re.search(r"<[^>]*\sonerror\s*=", lowered)  # as text it is harmless
+    assert not re.search(r"(href|src)\s*=\s*[\"']?\s*javascript:", lowered)
+    assert "49" not in markup
+    assert "<b>subject" not in lowered and "<i>news" not in lowered and "<u>k" not in lowered
+
+
+def test_hostile_text_is_literal_everywhere(tmp_path: Path) -> None:
+    import feedparser
+    from selectolax.lexbor import LexborHTMLParser
+
+    from newsletter.archive import build_archive
+    from newsletter.issuefile import save_issue
+    from newsletter.project import Project
+    from newsletter.render import build_issue, project_environment, render_web
+
+    root = write_project(tmp_path / "p", [])
+    project = Project.at(root)
+    issue = hostile_issue()
+    env = project_environment(project)
+    rendered = render_issue(env, project.config, issue)
+    web = render_web(env, project.config, issue)
+    for markup in (rendered.html, web):
+        assert_harmless(markup)
+        assert "{{ 7*7 }}" in markup and "{% if true %}" in markup
+        tree = LexborHTMLParser(markup)
+        assert not tree.css("script") and not [
+            n for n in tree.css("img") if "onerror" in n.attributes
+        ]
+        assert any((h.text() or "").strip() == HOSTILE_TITLE for h in tree.css("h2, h3"))
+    assert HOSTILE_TITLE in rendered.text and "{% if true %}" in rendered.text
+
+    (root / "issues").mkdir()
+    save_issue(issue, project.issue_path("2020-10"))
+    build_issue(project, issue)
+    index, feed_path = build_archive(project)
+    assert_harmless(index.read_text())
+    feed = feedparser.parse(feed_path.read_bytes())
+    assert not feed.bozo
+    assert feed.entries[0].title == "<b>Subject</b> {{ 7*7 }}"
+    assert "&lt;script&gt;" in feed_path.read_text() and "<script" not in feed_path.read_text()
+
+
+def test_javascript_story_links_are_rejected_by_the_model() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        story(url="javascript:alert(1)")
