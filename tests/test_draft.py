@@ -254,7 +254,7 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "dropped: deadline 2024-03-06 is before the send date 2024-03-10" in run.stdout
     assert "chosen → Calls & deadlines" in run.stdout
-    assert "with 1 stories and 0 alternates" in run.stdout
+    assert "with 1 story and 0 alternates" in run.stdout
 
     run = cli("validate", "2024-03", cwd=project.root)
     assert run.returncode == 0 and "ok:" in run.stdout, run.stdout + run.stderr

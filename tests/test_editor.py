@@ -179,6 +179,14 @@ def test_the_window_reaches_back_to_the_previous_send_date(tmp_path: Path) -> No
     store(month_only, item("Late February", "2024-02-26T09:00:00"))
     assert titles(select(month_only, "2024-03")) == []
 
+    # After skipped months, the window is the month: old news is stale by then.
+    february = project.issues_dir / "2024-02.yaml"
+    january = project.issues_dir / "2024-01.yaml"
+    january.write_text(february.read_text().replace("month: 2024-02", "month: 2024-01"))
+    february.unlink()
+    skipped = select(project, "2024-03")
+    assert skipped.window.previous is None and titles(skipped) == []
+
 
 def test_stories_after_the_send_date_wait_for_the_next_issue(tmp_path: Path) -> None:
     project = make_project(tmp_path)

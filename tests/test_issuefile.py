@@ -236,9 +236,11 @@ def test_stories_missing_from_the_store_are_a_warning(tmp_path: Path) -> None:
 
 
 def test_http_links_in_the_intro_are_a_warning(tmp_path: Path) -> None:
-    text = SAMPLE.replace("send_date: 2024-03-10",
-                          "send_date: 2024-03-01\nintro: |\n  See [this](http://example.org/x).")
-    path = write(tmp_path, text)  # fmt: skip
+    text = SAMPLE.replace(
+        "send_date: 2024-03-10",
+        "send_date: 2024-03-01\nintro: |\n  See [this](http://example.org/x).",
+    )
+    path = write(tmp_path, text)
     assert problems(path, Level.warning) == [
         "line 4, intro: link is not https: http://example.org/x"
     ]

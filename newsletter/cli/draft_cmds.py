@@ -67,30 +67,40 @@ def draft(
     _print_result(result)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _print_result(result: DraftResult) -> None:
     from rich.markup import escape
 
     window = result.selection.window
+
+    def say(text: str) -> None:  # never hard-wrapped: a path must stay on one line
+        console.print(text, highlight=False, soft_wrap=True)
+
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        say(f"[yellow]warning:[/] {escape(warning)}")
     if result.created:
-        console.print(
-            f"Wrote [bold]{escape(str(result.path))}[/] with {result.stories} stories and "
-            f"{result.alternates} alternates (window {window.describe()}, send date "
+        say(
+            f"Wrote [bold]{escape(str(result.path))}[/] with "
+            f"{_count(result.stories, 'story', 'stories')} and "
+            f"{_count(result.alternates, 'alternate', 'alternates')} "
+            f"(window {window.describe()}, send date "
             f"{window.send_date})."
         )
     elif result.changed:
-        added = f"added {len(result.added)} alternate(s)" if result.added else "no new stories"
+        added = (
+            f"added {_count(len(result.added), 'alternate', 'alternates')}"
+            if result.added
+            else "no new stories"
+        )
         filled = f", filled in {len(result.filled)} story snapshot(s)" if result.filled else ""
-        console.print(
-            f"Updated [bold]{escape(str(result.path))}[/]: {added}{filled}; your edits are kept."
-        )
+        say(f"Updated [bold]{escape(str(result.path))}[/]: {added}{filled}; your edits are kept.")
     else:
-        console.print(f"[bold]{escape(str(result.path))}[/] is up to date: no new stories.")
+        say(f"[bold]{escape(str(result.path))}[/] is up to date: no new stories.")
     if not result.selection.chosen() and result.created:
-        console.print(
-            f"[yellow]No stories for this issue ({window.describe()}); the file says so.[/]"
-        )
+        say(f"[yellow]No stories for this issue ({window.describe()}); the file says so.[/]")
     if result.report is not None:
         _print_problems(result.report)
 
@@ -114,12 +124,8 @@ def _print_explain(result: DraftResult) -> None:
     from newsletter.editor import Status
 
     selection = result.selection
-    order = {item.id: n for n, item in enumerate(selection.ranked())}
     rank = {Status.chosen: 0, Status.alternate: 1, Status.dropped: 2}
-    decisions = sorted(
-        selection.decisions,
-        key=lambda d: (rank[d.status], order.get(d.item.id, 0), -d.score.total),
-    )
+    decisions = sorted(selection.decisions, key=lambda d: (rank[d.status], -d.score.total))
     table = Table(
         title=f"Candidates for {selection.window.month}: {selection.window.describe()}, "
         f"send date {selection.window.send_date}",
@@ -136,10 +142,11 @@ def _print_explain(result: DraftResult) -> None:
         if d.score.matched:
             parts[-1] += f" ({', '.join(d.score.matched)})"
         where = f" → {d.section}" if d.section and d.status is not Status.dropped else ""
+        why = f": {d.reason}" if d.reason else ""
         table.add_row(
             f"{d.score.total:.2f}",
             *map(escape, parts),
-            f"[{colours[d.status]}]{d.status.value}[/]: {escape(d.reason)}{escape(where)}",
+            f"[{colours[d.status]}]{d.status.value}[/]{escape(why)}{escape(where)}",
             d.item.published.date().isoformat(),
             escape(d.item.title[:70]),
         )

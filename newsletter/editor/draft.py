@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from newsletter.config import Config
 from newsletter.editor.scoring import Scorer
-from newsletter.editor.select import Decision, Selection, select_stories
+from newsletter.editor.select import Decision, Selection, Status, select_stories
 from newsletter.editor.window import default_send_date, issue_window, read_history
 from newsletter.errors import IssueFileError
 from newsletter.issuefile import (
@@ -82,12 +82,15 @@ def suggest_subject(config: Config, month: str, lead: NewsItem | None) -> str:
 
 
 def alternate_note(decision: Decision | None) -> str:
+    """Score, source, date, kind and why the story is a runner-up, for the comment above it."""
     if decision is None:
         return "alternate"
     item = decision.item
+    # A story the selection would choose, added to a file staff already shaped.
+    why = decision.reason if decision.status is Status.alternate else "new since the last draft"
     return (
         f"{decision.score.total:.2f} · {item.source} · {item.published.date()} · "
-        f"{item.kind.value} · {decision.reason}"
+        f"{item.kind.value} · {why}"
     )
 
 

@@ -211,8 +211,8 @@ def select_stories(
     selection.lead = pick_lead(chosen, titles, sections, settings.lead_min_width)
     selection.sections = sections.arrange(chosen, titles, selection.lead)
     for decision in selection.decisions:
-        if decision.status is Status.chosen:
-            decision.reason = "lead story" if decision.item is selection.lead else "chosen"
+        if decision.item is selection.lead:
+            decision.reason = "lead story"
     return selection
 
 

@@ -83,7 +83,7 @@ class History:
     used: dict[str, str] = field(default_factory=dict)
     """Story id -> the month of the earlier issue that used it."""
     previous: tuple[str, date] | None = None
-    """The month and send date of the latest earlier issue, when it has a send date."""
+    """The month and send date of the previous month's issue, when it has a send date."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -120,9 +120,11 @@ def _load(path: Path, history: History) -> Any:
 def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> History:
     """Read the earlier issue files that matter for ``month``'s issue.
 
-    The latest one gives the previous send date. For stories already used, only issues
-    from the weeks the candidates come from are read (an older issue cannot hold a story
-    young enough to be a candidate), which keeps drafting fast after years of issues.
+    The previous month's issue gives the previous send date. (After a gap of skipped
+    months the window stays the month: the news of those months is stale by now, and open
+    calls and events are still found through ``lookback_days``.) For stories already used,
+    only issues from the weeks the candidates come from are read (an older issue cannot
+    hold a story young enough to be a candidate), which keeps drafting fast after years.
     """
     history = History()
     earlier = earlier_issues(issues_dir, month)
@@ -130,9 +132,11 @@ def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> Histo
         return history
     latest = _load(earlier[0][1], history)
     sent = _as_date(latest.get("send_date")) if latest else None
+    start, _ = month_window(month)
+    if earlier[0][0] != (start - timedelta(days=1)).strftime("%Y-%m"):
+        sent = None
     if sent is not None:
         history.previous = (earlier[0][0], sent)
-    start, _ = month_window(month)
     if settings.window == "since-last-issue" and sent is not None:
         start = min(start, _midnight(sent))
     # an issue holds stories published up to its send date, early in the month after it
