@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,24 +40,37 @@ class LocalServer:
     """A real HTTP server on 127.0.0.1 that serves routes and static files.
 
     ``routes`` maps a path (without query string) to a Response or to a callable that
-    builds one from the request; anything else is looked up under ``root``.
+    builds one from the request; anything else is looked up under ``root``. Static files
+    carry an ETag and Last-Modified and answer a matching conditional request with 304.
+    ``stopping`` is set when the server shuts down (a handler that stalls waits on it), and
+    ``max_in_flight`` is the most requests it was ever serving at once.
     """
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root
         self.routes: dict[str, Response | Handler] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.stopping = threading.Event()
+        self.in_flight = self.max_in_flight = 0
+        self._count = threading.Lock()
         server = self
 
         class RequestHandler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.requests.append((self.path, dict(self.headers.items())))
-                route = server.routes.get(path)
-                if callable(route):
-                    route = route(self)
-                if route is None:
-                    route = server.static(path)
+                with server._count:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    route = server.routes.get(path)
+                    if callable(route):
+                        route = route(self)
+                    if route is None:
+                        route = server.static(path, self.headers)
+                finally:
+                    with server._count:
+                        server.in_flight -= 1
                 try:
                     self.send_response(route.status)
                     for key, value in route.headers.items():
@@ -71,9 +86,12 @@ class LocalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval makes shutdown (each test's teardown) quick.
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
-    def static(self, path: str) -> Response:
+    def static(self, path: str, request: Mapping[str, str] | None = None) -> Response:
         if self.root is None:
             return Response(b"not found", 404)
         target = (self.root / path.lstrip("/")).resolve()
@@ -84,7 +102,19 @@ class LocalServer:
             ".json": "application/json; charset=utf-8",
             ".html": "text/html; charset=utf-8",
         }.get(target.suffix, "application/octet-stream")
-        return Response(target.read_bytes(), 200, {"Content-Type": ctype})
+        body = target.read_bytes()
+        etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+        validators = {
+            "ETag": etag,
+            "Last-Modified": formatdate(target.stat().st_mtime, usegmt=True),
+        }
+        if request is not None and (
+            request.get("If-None-Match") == etag
+            or (request.get("If-None-Match") is None
+                and request.get("If-Modified-Since") == validators["Last-Modified"])
+        ):  # fmt: skip
+            return Response(b"", 304, validators)
+        return Response(body, 200, {"Content-Type": ctype, **validators})
 
     @property
     def url(self) -> str:
@@ -96,6 +126,7 @@ class LocalServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

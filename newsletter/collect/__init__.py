@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from newsletter.store import HttpValidators, Store
 
 __all__ = ["CollectReport", "SourceReport", "collect", "load_source"]
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -184,7 +187,11 @@ def load_source(
         else:
             loaded.notices.extend(parsed.notices)
             loaded.problems.extend(parsed.problems)
-            for draft in parsed.drafts:
+            drafts = parsed.drafts
+            if len(drafts) > limit:
+                loaded.notices.append(f"kept the newest {limit} of {len(drafts)} items (max_items)")
+                drafts = sorted(drafts, key=lambda d: d.published or _NEVER, reverse=True)[:limit]
+            for draft in drafts:
                 try:
                     loaded.items.append(
                         build_item(draft, source=source.name, base=parsed.base,
@@ -192,12 +199,6 @@ def load_source(
                     )  # fmt: skip
                 except SkippedItem as exc:
                     loaded.skipped.append(str(exc))
-            if len(loaded.items) > limit:
-                loaded.notices.append(
-                    f"kept the newest {limit} of {len(loaded.items)} items (max_items)"
-                )
-                loaded.items.sort(key=lambda item: item.published, reverse=True)
-                del loaded.items[limit:]
             loaded.items, repeats = dedupe_batch(loaded.items)
             if repeats:
                 loaded.notices.append(f"{repeats} item(s) repeated within the source, kept once")

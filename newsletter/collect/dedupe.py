@@ -22,9 +22,9 @@ from datetime import timedelta
 
 from newsletter.models import NewsItem
 
-SKETCH_SIZE = 24  # hashes kept per story
+SKETCH_SIZE = 32  # hashes kept per story
 LSH_KEYS = 6  # of which the smallest are looked up to find candidates
-NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity of the shingle sets
+NEAR_DUPLICATE = 0.6  # estimated Jaccard similarity of the shingle sets (same press release)
 WINDOW = timedelta(days=31)  # stories further apart in time are different stories
 MIN_HASH_TEXT = 40  # shorter title+summary text is too generic to prove anything
 

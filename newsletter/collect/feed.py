@@ -74,8 +74,13 @@ def parse_feed(fetched: Fetched, *, source: str) -> Parsed:
         # mid-way: keep only the entries whose closing tag arrived.
         complete = len(_CLOSED_ITEM_RE.findall(body))
         kept = entries[:complete]
+        if not any(entry.get("link") and entry.get("title") for entry in kept):
+            raise CollectError(
+                f"{source}: {fetched.url} is not a readable feed: {_bozo(parsed)}",
+                hint="the feed is broken at the source; tell its owner, or try again later",
+            )
         result.notices.append(
-            f"the feed is not well-formed ({_bozo(parsed)}); kept {len(kept)} of "
+            f"the feed is not well-formed ({_bozo(parsed)}); kept the {len(kept)} of "
             f"{len(entries)} items that arrived complete"
         )
         entries = kept

@@ -164,7 +164,9 @@ def make_image(draft: Draft, base: str | None, title: str) -> Image | None:
     alt = caption or alt_attr
     if not alt or _FILENAME_RE.match(alt):
         alt = title  # the photo illustrates the story; a filename tells a listener nothing
-    return Image(url=url, alt=summarize(alt, ALT_LIMIT), credit=credit[:200] if credit else None)
+    # summarize() may add an ellipsis after the cut: one character of room for it.
+    alt = summarize(alt, ALT_LIMIT - 1)
+    return Image(url=url, alt=alt, credit=credit[:200] if credit else None)
 
 
 def build_item(draft: Draft, *, source: str, base: str | None, language: str | None) -> NewsItem:
@@ -182,7 +184,7 @@ def build_item(draft: Draft, *, source: str, base: str | None, language: str | N
         raise SkippedItem(f"{label} ({url}): no title")
     if draft.published is None:
         raise SkippedItem(f"{label} ({url}): no publication date")
-    body = clean_body(draft.body_html, base)
+    body = clean_body(draft.body_html, url)  # an article's links are relative to itself
     summary = make_summary(draft.summary_html, body)
     text = f"{summary} {html_to_text(body[:20_000]) if body else ''}"
     detected = detect_language(f"{title}. {text[:_LANGUAGE_SAMPLE]}")
