@@ -82,6 +82,7 @@ class Screenshot:
     height: int
     clipped: bool  # the email was taller than MAX_HEIGHT
     blocked: int  # remote requests not made (images get a placeholder)
+    scale: float = 1.0  # below 1: the email is wider than the view, a phone shrinks it
 
 
 def find_chromium() -> str:
@@ -121,10 +122,8 @@ def take_screenshots(
             session = browser.open_page()
             for view in VIEWS:
                 page = pages / ("email-dark.html" if view.dark else "email.html")
-                png, height, clipped, blocked = browser.capture(session, page.as_uri(), view)
                 path = out_dir / f"{view.name}.png"
-                path.write_bytes(png)
-                shots.append(Screenshot(view, path, view.width, height, clipped, blocked))
+                shots.append(browser.capture(session, page.as_uri(), view, path))
         return shots
 
 
@@ -299,15 +298,15 @@ class _Chromium:
         self.call("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
         return session
 
-    def capture(self, session: str, url: str, view: View) -> tuple[bytes, int, bool, int]:
-        """Load ``url`` at the view's width; return the PNG, its height, clipped, blocked."""
+    def capture(self, session: str, url: str, view: View, path: Path) -> Screenshot:
+        """Load ``url`` at the view's width and write its full-page PNG to ``path``."""
         scheme = "dark" if view.dark else "light"
         self.call(
             "Emulation.setEmulatedMedia",
             {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
             session,
         )
-        height = 1000
+        height = 100  # start short: a document is never shorter than its viewport
         self._metrics(session, view, height)
         self._events.clear()
         self._blocked = 0
@@ -320,11 +319,11 @@ class _Chromium:
             {"expression": "document.fonts.ready.then(() => true)", "awaitPromise": True},
             session,
         )
-        # Grow the viewport to the document; a second pass settles anything that depends on
+        # Grow the viewport to the document; another pass settles anything that depends on
         # the viewport height (such as a body with min-height: 100%).
-        wanted = height
+        wanted, scale = height, 1.0
         for _ in range(3):
-            wanted = self._document_height(session)
+            wanted, scale = self._document_height(session)
             if wanted == height:
                 break
             height = min(wanted, MAX_HEIGHT)
@@ -332,7 +331,10 @@ class _Chromium:
             if height == MAX_HEIGHT:
                 break
         shot = self.call("Page.captureScreenshot", {"format": "png"}, session)
-        return base64.b64decode(shot["data"]), height, wanted > MAX_HEIGHT, self._blocked
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return Screenshot(
+            view, path, view.width, height, wanted > MAX_HEIGHT, self._blocked, round(scale, 3)
+        )
 
     def _metrics(self, session: str, view: View, height: int) -> None:
         self.call(
@@ -341,9 +343,12 @@ class _Chromium:
             session,
         )
 
-    def _document_height(self, session: str) -> int:
-        """The document's height in screen pixels (a phone may zoom a too-wide email out)."""
+    def _document_height(self, session: str) -> tuple[int, float]:
+        """The document's height in screen pixels, and the zoom a phone shows it at.
+
+        A phone shrinks an email wider than its screen to fit (zoom below 1).
+        """
         metrics = self.call("Page.getLayoutMetrics", session=session)
         content = metrics["cssContentSize"]
-        scale = metrics["cssVisualViewport"].get("scale", 1) or 1
-        return max(1, math.ceil(float(content["height"]) * min(float(scale), 1.0)))
+        scale = min(float(metrics["cssVisualViewport"].get("scale", 1) or 1), 1.0)
+        return max(1, math.ceil(float(content["height"]) * scale)), scale

@@ -172,10 +172,12 @@ class PreviewServer:
 
     # --- building ---------------------------------------------------------------------------
 
-    def rebuild(self) -> None:
+    def rebuild(self, *, templates_changed: bool = False) -> None:
         snapshot, error, details = None, None, None
         try:
-            snapshot = take_snapshot(self.project.root, self.month)
+            snapshot = take_snapshot(
+                self.project.root, self.month, reload_templates=templates_changed
+            )
         except NewsletterError as exc:
             error = str(exc)
         except Exception as exc:  # a bug must not take the preview down; show it instead
@@ -204,8 +206,9 @@ class PreviewServer:
         return sorted(dirs)
 
     def is_relevant(self, path: Path) -> bool:
-        if path == self.project.config_path or path == self.issue_path:
-            return True
+        return path in (self.project.config_path, self.issue_path) or self.is_template(path)
+
+    def is_template(self, path: Path) -> bool:
         if path.parent == self.project.root and path.name == self.project.templates_dir.name:
             return True  # templates/ created or removed: which templates apply changes
         resolved = path.resolve()
@@ -219,6 +222,7 @@ class PreviewServer:
         def relevant(change: Change, path: str) -> bool:
             return default(change, path) and self.is_relevant(Path(path))
 
+        restarted = False
         while not self._stop.is_set():
             dirs = self.watched_dirs()
             for changes in watch(
@@ -227,15 +231,19 @@ class PreviewServer:
                 recursive=False,
                 debounce=800,
                 stop_event=self._stop,
-                rust_timeout=500,
+                rust_timeout=250,
                 yield_on_timeout=True,  # an empty batch means "watching"
                 raise_interrupt=False,
             ):
                 self._watching.set()
+                if restarted:  # catch up on anything saved while the watch was re-registered
+                    restarted = False
+                    self.rebuild(templates_changed=True)
                 if not changes:
                     continue
-                self.rebuild()
+                self.rebuild(templates_changed=any(self.is_template(Path(p)) for _, p in changes))
                 if self.watched_dirs() != dirs:
+                    restarted = True
                     break  # a template folder appeared or went away: watch the new set
 
 

@@ -58,11 +58,12 @@ class Snapshot:
         return has_dark_styles(self.html)
 
 
-def take_snapshot(root: Path, month: str) -> Snapshot:
+def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> Snapshot:
     """Render ``month`` of the project at ``root`` and check it.
 
     Raises the stage's NewsletterError (bad YAML, invalid config, template or MJML error)
-    when the issue cannot be built.
+    when the issue cannot be built. ``reload_templates`` forgets compiled templates first:
+    Jinja notices an edited template by itself, but not a new file that now overrides one.
     """
     from newsletter import merge
     from newsletter.checks import check_issue
@@ -73,7 +74,10 @@ def take_snapshot(root: Path, month: str) -> Snapshot:
     project = Project.at(root)  # a new Project re-reads newsletter.toml
     config = project.config
     issue = load_issue(project.require_issue(month))
-    rendered = render_issue(project_environment(project), config, issue)
+    env = project_environment(project)
+    if reload_templates and env.cache is not None:
+        env.cache.clear()  # the same environment renders for check_issue below
+    rendered = render_issue(env, config, issue)
     values = merge.preview_values(config)
     report = check_issue(project, month)
     return Snapshot(

@@ -76,6 +76,13 @@ def _notes(snapshot: Snapshot, shots: list[Screenshot]) -> list[str]:
     if not snapshot.has_dark_styles:
         dark += " This email has no dark-mode styles, so those clients keep its light colours."
     notes.append(dark + " The Gmail apps and Outlook for Windows recolour emails themselves.")
+    for shot in shots:
+        if shot.scale < 1:
+            notes.insert(
+                0,
+                f"❌ **The email is wider than {shot.width} px:** a phone shrinks it to "
+                f"{shot.scale:.0%} to fit (`{shot.path.name}`). Its layout needs fixing.",
+            )
     clipped = [s.path.name for s in shots if s.clipped]
     if clipped:
         notes.append(f"Cut off at the bottom (the email is very long): {', '.join(clipped)}.")
