@@ -8,6 +8,7 @@ it lists every issue.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -49,14 +50,16 @@ def issue_date(issue: Issue) -> datetime:
     return datetime.combine(first_of_next - timedelta(days=1), time(8, 0), tzinfo=UTC)
 
 
-def archive_entries(project: Project) -> list[ArchiveEntry]:
-    """Every issue with a built web page, newest first."""
+def archive_entries(
+    project: Project, loaded: Mapping[str, Issue] | None = None
+) -> list[ArchiveEntry]:
+    """Every issue with a built web page, newest first (``loaded``: issues already read)."""
     web_url = project.config.newsletter.web_url.rstrip("/")
     entries = []
     for month in project.months():
         if not (project.issue_build_dir(month) / "index.html").is_file():
             continue
-        issue = load_issue(project.issue_path(month))
+        issue = (loaded or {}).get(month) or load_issue(project.issue_path(month))
         lang = issue.language or project.config.newsletter.language
         entries.append(
             ArchiveEntry(
@@ -147,9 +150,9 @@ def _entry_html(entry: ArchiveEntry) -> str:
     return f"{lead}<ul>{items}</ul>"
 
 
-def build_archive(project: Project) -> list[Path]:
+def build_archive(project: Project, loaded: Mapping[str, Issue] | None = None) -> list[Path]:
     """Write build/index.html and build/feed.xml for every built issue."""
-    entries = archive_entries(project)
+    entries = archive_entries(project, loaded)
     project.build_dir.mkdir(parents=True, exist_ok=True)
     index = project.build_dir / "index.html"
     feed = project.build_dir / "feed.xml"

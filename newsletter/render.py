@@ -8,6 +8,7 @@ that export and send fill per recipient. Text helpers (filters, labels) are in
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 from markupsafe import Markup
 
 from newsletter import merge
@@ -140,7 +142,24 @@ def plan_layout(issue: Issue) -> Layout:
     return layout
 
 
-def make_environment(template_dirs: list[Path]) -> jinja2.Environment:
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates on disk, for faster cold starts; a read-only folder only costs time."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def make_environment(
+    template_dirs: list[Path], *, cache_dir: Path | None = None
+) -> jinja2.Environment:
+    bytecode_cache = None
+    if cache_dir is not None:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = _QuietBytecodeCache(str(cache_dir))
+        except OSError:
+            pass
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         autoescape=jinja2.select_autoescape(
@@ -151,21 +170,23 @@ def make_environment(template_dirs: list[Path]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=bytecode_cache,
     )
     env.filters.update(FILTERS)
     return env
 
 
 @lru_cache(maxsize=16)
-def _cached_environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+def _cached_environment(dirs: tuple[Path, ...], cache_dir: Path) -> jinja2.Environment:
     # Compiled templates live in the environment; the loader still notices edited files.
-    return make_environment(list(dirs))
+    return make_environment(list(dirs), cache_dir=cache_dir)
 
 
 def project_environment(project: Project) -> jinja2.Environment:
     """Project templates first, then the package defaults for anything not overridden."""
     dirs = [project.templates_dir] if project.templates_dir.is_dir() else []
-    return _cached_environment((*dirs, package_templates()))
+    cache = project.root / ".newsletter" / "cache" / "templates"
+    return _cached_environment((*dirs, package_templates()), cache)
 
 
 def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:

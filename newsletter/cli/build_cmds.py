@@ -11,6 +11,7 @@ import typer
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
 
 if TYPE_CHECKING:
+    from newsletter.models import Issue
     from newsletter.project import Project
 
 BUDGET_KB = 90
@@ -22,14 +23,12 @@ MonthOrAllArg = Annotated[
 ]
 
 
-def _build_month(proj: Project, month: str, keep_mjml: bool) -> Path:
+def _build_month(proj: Project, month: str, keep_mjml: bool, loaded: dict[str, Issue]) -> None:
     from newsletter.issuefile import load_issue
     from newsletter.render import build_issue
 
-    return build_issue(proj, load_issue(proj.require_issue(month)), keep_mjml=keep_mjml)
-
-
-def _report_built(out: Path, month: str) -> None:
+    issue = loaded[month] = load_issue(proj.require_issue(month))
+    out = build_issue(proj, issue, keep_mjml=keep_mjml)
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
     console.print(
@@ -42,6 +41,7 @@ def _build(project: Path, month: str, keep_mjml: bool) -> None:
     from newsletter.archive import build_archive
 
     proj = open_project(project)
+    loaded: dict[str, Issue] = {}
     if month == "all":
         from rich.progress import Progress
 
@@ -53,11 +53,11 @@ def _build(project: Path, month: str, keep_mjml: bool) -> None:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Building issues", total=len(months))
             for each in months:
-                _report_built(_build_month(proj, each, keep_mjml), each)
+                _build_month(proj, each, keep_mjml, loaded)
                 progress.advance(task)
     else:
-        _report_built(_build_month(proj, month, keep_mjml), month)
-    index, feed = build_archive(proj)
+        _build_month(proj, month, keep_mjml, loaded)
+    index, feed = build_archive(proj, loaded)
     console.print(f"Archive: {index} and {feed}")
 
 
