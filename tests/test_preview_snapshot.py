@@ -56,6 +56,14 @@ def test_inbox_preview_reads_the_body_from_the_preheader_on() -> None:
     assert inbox_preview("<html><body><p>Just this.</p></body></html>") == "Just this."
 
 
+def test_filler_after_the_preheader_keeps_the_body_out_of_the_inbox() -> None:
+    filler = "&#847;&zwnj;&nbsp;" * 60
+    html = f"<body><div>A preheader.{filler}</div><p>Body text.</p></body>"
+    assert inbox_preview(html) == "A preheader."
+    short = f"<body><div>A preheader.{filler[:30]}</div><p>Body text.</p></body>"
+    assert inbox_preview(short) == "A preheader. Body text."
+
+
 def test_markdown_escaping_keeps_issue_text_literal() -> None:
     assert md("a | b") == "a \\| b"
     assert md("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"

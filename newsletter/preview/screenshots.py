@@ -131,18 +131,22 @@ def placeholder_svg(path: str) -> bytes:
     """A grey 16:9 stand-in for a remote image, labelled with its file name.
 
     It keeps the space a photo takes in the layout (at the width the email gives it);
-    the real image's height may differ.
+    the real image's height may differ. Drawn small, it says less in larger letters
+    (media queries in an SVG image see the size it is drawn at).
     """
     name = unquote(path.rsplit("/", 1)[-1]) or "image"
     name = escape(name if len(name) <= 44 else name[:43] + "…")
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="675" '
-        'viewBox="0 0 1200 675"><rect width="1200" height="675" fill="#d5d9de"/>'
+        'viewBox="0 0 1200 675"><style>.small { display: none; } '
+        "@media (max-width: 240px) { .large { display: none; } .small { display: inline; } }"
+        '</style><rect width="1200" height="675" fill="#d5d9de"/>'
         '<g fill="none" stroke="#8a939c" stroke-width="10"><rect x="530" y="200" width="140" '
         'height="110" rx="10"/><path d="M545 295l40-45 30 30 20-20 25 35"/></g>'
         '<g font-family="sans-serif" fill="#4f5963" text-anchor="middle">'
-        '<text x="600" y="390" font-size="44">image not loaded in previews</text>'
-        f'<text x="600" y="450" font-size="36">{name}</text></g></svg>'
+        '<text class="large" x="600" y="390" font-size="44">image not loaded in previews</text>'
+        f'<text class="large" x="600" y="450" font-size="36">{name}</text>'
+        '<text class="small" x="600" y="450" font-size="90">image not loaded</text></g></svg>'
     ).encode()
 
 

@@ -27,6 +27,7 @@ _SCHEME_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*(dark|light)\s*\)",
 # Always and never true, and valid wherever the original media feature stood.
 _ALWAYS, _NEVER = "(min-width: 0px)", "(max-width: 0px)"
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u034f\u00ad\ufeff\u2060"))
 DARK_HEAD = (
     '<meta name="color-scheme" content="dark">'
@@ -122,15 +123,25 @@ def inbox_preview(html: str, limit: int = INBOX_PREVIEW_CHARS) -> str:
     """The preview text an inbox shows under the subject: the body's first characters.
 
     Clients take the text of the body in document order, the hidden preheader included,
-    and keep reading into the visible content when the preheader is short.
+    and keep reading into the visible content when the preheader is short, unless
+    invisible filler characters after the preheader use up the space (they count here
+    too, and show as nothing).
     """
     tree = LexborHTMLParser(html)
     for node in tree.css("style, script, title, head"):
         node.decompose()
     body = tree.body
     raw = body.text(separator=" ") if body is not None else ""
-    text = " ".join(raw.translate(_INVISIBLE).split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut.rstrip(" ,.;:–-") + "…"
+    text = _ASCII_SPACE.sub(" ", raw).strip()
+    shown = text[:limit]
+    more = any(not (c.isspace() or _filler(c)) for c in text[limit:])
+    cut = more and bool(shown) and not _filler(shown[-1])  # cut inside visible text
+    if cut and " " in shown:
+        shown = shown.rsplit(" ", 1)[0]
+    visible = " ".join(shown.translate(_INVISIBLE).split())
+    return visible.rstrip(" ,.;:–-") + "…" if cut else visible
+
+
+def _filler(char: str) -> bool:
+    """Invisible characters (and no-break spaces) that preheader padding is made of."""
+    return char == "\u00a0" or ord(char) in _INVISIBLE
