@@ -45,6 +45,8 @@ from newsletter.store import Store
 
 SUBJECT_TARGET = 110
 PREHEADER_TARGET = 110
+Pinned = tuple[str, int, Any]
+"""A pinned story: its section title, its position there, and its YAML node."""
 
 
 @dataclass
@@ -142,33 +144,8 @@ def draft(
     config = project.config
     path = project.issue_path(month)
     warnings: list[str] = []
-    tree: Any = None
-    old_text = ""
-    if path.exists():
-        try:
-            old_text = path.read_text(encoding="utf-8")
-            # Starting over only needs the old file for its pins (and its send date).
-            if not force or "pin:" in old_text or send_date is None:
-                tree = read_yaml(path)
-        except IssueFileError as exc:
-            if not force:
-                exc.hint = "fix the file (see `newsletter validate`), or pass --force to start over"
-                raise
-            warnings.append(f"{exc.message}; starting over, so no pinned stories were kept")
-        if tree is not None and not isinstance(tree, CommentedMap):
-            if not force:
-                raise IssueFileError(
-                    f"{path}: expected a mapping with month, subject and sections",
-                    hint="fix the file, or pass --force to start over",
-                )
-            tree = None
-    if send_date is None and tree is not None:
-        try:
-            send_date = tree_send_date(path, tree)
-        except IssueFileError as exc:
-            if not force:
-                raise
-            warnings.append(f"{exc.message}; using the default send date")
+    old_text, tree = _existing(path, force, need_date=send_date is None, warnings=warnings)
+    send_date = send_date or _file_send_date(path, tree, force, warnings)
     send_date = send_date or default_send_date(month, config.draft.send_day)
 
     history = read_history(project.issues_dir, month, config.draft)
@@ -179,19 +156,7 @@ def draft(
             config, store, window, max_stories=max_stories, used=history.used
         )
         if tree is None or force:
-            pinned = _pinned(tree) if tree is not None else []
-            tree = issue_to_yaml(issue_from_selection(config, selection))
-            annotate_alternates(
-                tree, [alternate_note(selection.decision(i.id)) for i in selection.alternates]
-            )
-            _restore_pins(tree, pinned)
-            if not selection.chosen():
-                tree.yaml_set_comment_before_after_key(
-                    "sections",
-                    before=f"No stories for this issue: nothing was published {window.describe()}\n"
-                    "and no call or event is open on the send date. Collect again and re-run\n"
-                    "`newsletter draft`, or add stories by id (see `newsletter items`).",
-                )
+            tree = _fresh(config, selection, pinned=_pinned(tree) if tree is not None else [])
             result = DraftResult(path, selection, True, True, 0, 0, warnings=warnings)
         else:
             result = _update(path, tree, selection, store, config, send_date, warnings)
@@ -219,6 +184,68 @@ def draft(
     result.stories = len(story_ids(tree, "sections"))
     result.alternates = len(story_ids(tree, "alternates"))
     return result
+
+
+def _existing(
+    path: Path, force: bool, *, need_date: bool, warnings: list[str]
+) -> tuple[str, CommentedMap | None]:
+    """The issue file's text and round-trip tree; a broken file only passes with ``force``."""
+    if not path.exists():
+        return "", None
+    tree: Any = None
+    try:
+        text = path.read_text(encoding="utf-8")
+        # Starting over only needs the old file for its pins (and its send date).
+        if not force or need_date or "pin:" in text:
+            tree = read_yaml(path)
+    except IssueFileError as exc:
+        if not force:
+            exc.hint = "fix the file (see `newsletter validate`), or pass --force to start over"
+            raise
+        warnings.append(f"{exc.message}; starting over, so no pinned stories were kept")
+        return "", None
+    if tree is not None and not isinstance(tree, CommentedMap):
+        if not force:
+            raise IssueFileError(
+                f"{path}: expected a mapping with month, subject and sections",
+                hint="fix the file, or pass --force to start over",
+            )
+        tree = None
+    return text, tree
+
+
+def _file_send_date(
+    path: Path, tree: CommentedMap | None, force: bool, warnings: list[str]
+) -> date | None:
+    if tree is None:
+        return None
+    try:
+        return tree_send_date(path, tree)
+    except IssueFileError as exc:
+        if not force:
+            raise
+        warnings.append(f"{exc.message}; using the default send date")
+        return None
+
+
+def _fresh(config: Config, selection: Selection, pinned: list[Pinned]) -> CommentedMap:
+    """The tree of a new issue file, with notes on the alternates and the pins kept."""
+    tree = issue_to_yaml(issue_from_selection(config, selection))
+    annotate_alternates(
+        tree, [alternate_note(selection.decision(i.id)) for i in selection.alternates]
+    )
+    if pinned:
+        _restore_pins(tree, pinned)
+        record_offered(tree, story_ids(tree))
+    if not story_ids(tree, "sections"):
+        window = selection.window
+        tree.yaml_set_comment_before_after_key(
+            "sections",
+            before=f"No stories for this issue: nothing was published {window.describe()}\n"
+            "and no call or event is open on the send date. Collect again and re-run\n"
+            "`newsletter draft`, or add stories by id (see `newsletter items`).",
+        )
+    return tree
 
 
 def _update(
@@ -253,7 +280,7 @@ def _update(
     return result
 
 
-def _pinned(tree: Any) -> list[tuple[str, int, Any]]:
+def _pinned(tree: Any) -> list[Pinned]:
     """(section title, position, story node) of every pinned story in the old file."""
     pinned = []
     sections = tree.get("sections") if isinstance(tree, dict) else None
@@ -265,10 +292,8 @@ def _pinned(tree: Any) -> list[tuple[str, int, Any]]:
     return pinned
 
 
-def _restore_pins(tree: CommentedMap, pinned: list[tuple[str, int, Any]]) -> None:
+def _restore_pins(tree: CommentedMap, pinned: list[Pinned]) -> None:
     """Put pinned stories back where they were, removing their fresh copies."""
-    if not pinned:
-        return
     ids = {str(node.get("id")) for _, _, node in pinned}
     for key in ("sections", "alternates"):
         container = tree.get(key) or []
