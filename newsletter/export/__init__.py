@@ -145,8 +145,9 @@ class ExportContext:
         return iter(self.require_audience())
 
     def personals(self) -> Iterator[tuple[Recipient, merge.Personal]]:
+        audience = self.require_audience()  # before the secret: the likelier mistake first
         personalizer = self.personalizer
-        for recipient in self.recipients():
+        for recipient in audience:
             yield recipient, personalizer.personal(recipient)
 
     def batches(self, size: int) -> Iterator[list[tuple[Recipient, merge.Personal]]]:
