@@ -537,6 +537,8 @@ def report(
         "quick": quick,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "machine": info,
+        # Other work on a shared machine slows every row; the load says how much there was.
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         "elapsed_s": round(time.time() - started, 1),
         "workloads": [
             {"name": o.name, "elapsed_s": round(o.elapsed_s, 2), "error": o.error} for o in outcomes
