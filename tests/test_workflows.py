@@ -6,6 +6,7 @@ binary, from the WebAssembly build that scripts/install-test-deps installs with 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -199,3 +200,112 @@ def test_a_template_change_previews_every_issue(history: Path, tmp_path: Path) -
 def test_deleted_and_misnamed_files_are_not_previewed(history: Path, tmp_path: Path) -> None:
     commit(history, {"issues/2020-10.yaml": None, "issues/notes.yaml": "x\n"})
     assert changed_months(history, tmp_path) == ""
+
+
+# --- the preview job's own steps, run for real ------------------------------------------------
+
+
+def test_the_preview_step_builds_checks_and_photographs(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    from newsletter.preview import PreviewError
+    from newsletter.preview.screenshots import find_chromium
+
+    try:
+        find_chromium()
+    except PreviewError as exc:
+        pytest.skip(f"{exc.message}: scripts/install-test-deps installs it with apt-get")
+    script = step(load(REPO / ".github/workflows/preview.yml"), "Build, check and screenshot")[
+        "run"
+    ]
+    (sample_project / ".venv").symlink_to(Path(sys.prefix))  # the job's .venv/bin/newsletter
+    output, summary = tmp_path / "output", tmp_path / "step_summary"
+    env = {**os.environ, "MONTHS": "2020-10", "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=sample_project,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = sample_project / "previews" / "2020-10"
+    for name in ("desktop.png", "mobile.png", "dark.png", "summary.md", "email.html", "email.txt"):
+        assert (out / name).is_file(), name
+    assert (out / "summary.md").read_text() in summary.read_text()
+    failed = [x for x in output.read_text().splitlines() if x.startswith("failed=")]
+    checks = json.loads((out / "check.json").read_text())
+    has_errors = any(f["level"] == "error" for f in checks["findings"])
+    assert failed == [f"failed={'2020-10' if has_errors else ''}"]
+
+
+def test_a_broken_issue_gets_a_summary_and_fails_the_job(
+    sample_project: Path, tmp_path: Path
+) -> None:
+    script = step(load(REPO / ".github/workflows/preview.yml"), "Build, check and screenshot")[
+        "run"
+    ]
+    (sample_project / ".venv").symlink_to(Path(sys.prefix))
+    issue = sample_project / "issues" / "2020-10.yaml"
+    issue.write_text(issue.read_text().replace("\nsections:", "\nsections: [\n", 1))
+    output, summary = tmp_path / "output", tmp_path / "step_summary"
+    env = {**os.environ, "MONTHS": "2020-10", "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary)}  # fmt: skip
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=sample_project,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr  # the comment is still posted; a later step fails
+    assert "failed=2020-10" in output.read_text().splitlines()
+    text = (sample_project / "previews" / "2020-10" / "summary.md").read_text()
+    assert "No preview" in text and "malformed YAML" in text and "```text" in text
+
+
+MARKER = "<!-- newsletter-preview -->"
+COMMENT_HARNESS = """
+const calls = [];
+const comments = JSON.parse(process.env.EXISTING);
+const github = {
+  paginate: async (method, args) => comments,
+  rest: { issues: {
+    listComments: () => {},
+    createComment: async (args) => calls.push(["create", args]),
+    updateComment: async (args) => calls.push(["update", args]),
+  } },
+};
+const context = {
+  repo: { owner: "oslo", repo: "news" }, payload: { pull_request: { number: 7 } },
+  serverUrl: "https://github.com", runId: 42,
+};
+(async () => {
+SCRIPT
+})().then(() => console.log(JSON.stringify(calls)));
+"""
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected"),
+    [
+        ([], "create"),
+        ([{"id": 5, "user": {"type": "Bot"}, "body": f"{MARKER}\nold"}], "update"),
+        ([{"id": 6, "user": {"type": "User"}, "body": f"quoting {MARKER}"}], "create"),
+    ],
+)  # fmt: skip
+def test_the_comment_step_keeps_one_comment(
+    tmp_path: Path, existing: list[dict[str, Any]], expected: str
+) -> None:
+    node = tool("node")
+    if node is None:
+        pytest.skip("node is not installed (GitHub runs this step with its own node)")
+    with_ = step(load(REPO / ".github/workflows/preview.yml"), "Post or update the preview comment")
+    harness = tmp_path / "comment.js"
+    harness.write_text(COMMENT_HARNESS.replace("SCRIPT", with_["with"]["script"]))
+    (tmp_path / "previews" / "2020-10").mkdir(parents=True)
+    (tmp_path / "previews" / "2020-10" / "summary.md").write_text("### 2020-10: Hello\n")
+    env = {**os.environ, "EXISTING": json.dumps(existing), "MONTHS": "2020-10 2020-11",
+           "ARTIFACT_URL": "https://github.com/oslo/news/actions/runs/42/artifacts/9"}  # fmt: skip
+    done = subprocess.run([node, str(harness)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ((kind, args),) = json.loads(done.stdout)
+    assert kind == expected
+    assert args["owner"] == "oslo" and args["repo"] == "news"
+    assert args.get("comment_id", 5) == 5 and args.get("issue_number", 7) == 7
+    body = args["body"]
+    assert body.startswith("<!-- newsletter-preview -->\n## Newsletter preview")
+    assert "### 2020-10: Hello" in body and "### 2020-11\n\n❌ No preview" in body
+    assert "(https://github.com/oslo/news/actions/runs/42/artifacts/9)" in body
