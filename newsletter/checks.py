@@ -7,6 +7,7 @@ an error (something will break for readers or providers: exit code 1) or a warni
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -384,7 +385,8 @@ def check_text(report: CheckReport, text: str, unsubscribe_url: str | None = Non
 def check_mjml(report: CheckReport, problems: Iterable[MjmlProblem]) -> None:
     for problem in problems:
         level = Level.warning if problem.rule == "mjml-nesting" else Level.error
-        report.add(level, problem.rule, problem.message, problem.where)
+        where = problem.where or f"generated MJML line {problem.line}"
+        report.add(level, problem.rule, problem.message, where)
 
 
 def check_theme(report: CheckReport, theme: Theme) -> None:
@@ -460,16 +462,19 @@ def check_issue(
     ``links`` also requests every link and image (``progress(done, total)`` reports on it).
     A template or MJML error becomes a "render" finding rather than an exception.
     """
-    from newsletter.render import project_environment, render_issue
+    from newsletter.render import project_environment, render_issue, render_mjml
     from newsletter.theme import build_theme
 
     issue = load_issue(project.require_issue(month))
     config = project.config
+    env = project_environment(project)
     try:
-        rendered = render_issue(project_environment(project), config, issue, strict=False)
+        rendered = render_issue(env, config, issue, strict=False)
     except RenderError as exc:
         report = CheckReport(issue.month)
-        report.add(Level.error, "render", exc.message, exc.hint or "")
+        with contextlib.suppress(RenderError):  # a template error leaves no MJML to check
+            check_mjml(report, render_mjml(env, config, issue)[1])
+        report.findings.insert(0, Finding(Level.error, "render", exc.message, exc.hint or ""))
         check_theme(report, build_theme(config.brand))
         check_issue_file(report, issue)
         return report

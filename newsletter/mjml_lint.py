@@ -2,14 +2,13 @@
 
 mjml-python (MRML) passes unknown tags and attributes through silently, so a typo such as
 ``<mj-colum>`` in a custom template produces a broken email without any error. The tables
-below are official MJML 5's component attributes (``allowedAttributes``) and allowed children;
-problems are reported with the template and line they come from when that can be found.
+below are official MJML 5's component attributes (``allowedAttributes``) and allowed children.
+Unclosed tags are found here too: mjml-python only says "unexpected end of stream" for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 _ATTRS = {
@@ -150,25 +149,33 @@ _ATTR_RE = re.compile(r"([^\s=>/]+)(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 
 @dataclass(frozen=True)
 class MjmlProblem:
-    rule: str  # mjml-tag, mjml-attribute, mjml-nesting, mjml-unsupported
+    rule: str  # mjml-tag, mjml-attribute, mjml-nesting, mjml-structure, mjml-unsupported
     message: str
+    offset: int  # in the generated MJML
     line: int  # in the generated MJML
-    tag: str
-    attribute: str | None = None
-    where: str = ""  # template:line when found, else "generated MJML line N"
+    where: str = ""  # template:line when known, else "generated MJML line N"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return f"{self.where or f'generated MJML line {self.line}'}: {self.message}"
 
 
-Sources = Callable[[], Iterable[tuple[str, str]]]
+# Left in the MJML by a diagnostic render (see newsletter.render) before each line of a
+# template that starts an MJML tag, so a position in the output maps to a template line.
+MARKER_RE = re.compile(r"<!--@tpl (.+?):(\d+)-->")
 
 
-def lint_mjml(source: str, template_sources: Sources | None = None) -> list[MjmlProblem]:
-    """Problems in ``source``; ``template_sources`` yields (filename, text) to locate them."""
-    # rule, message, offset, tag, attribute (or, for nesting, the parent tag)
-    found: list[tuple[str, str, int, str, str | None]] = []
-    stack: list[str] = []
+def where_in_templates(source: str, offset: int) -> str | None:
+    """The template line the last marker before ``offset`` names, as "file:line"."""
+    found = None
+    for match in MARKER_RE.finditer(source, 0, offset + 1):
+        found = match
+    return f"{found.group(1)}:{found.group(2)}" if found else None
+
+
+def lint_mjml(source: str) -> list[MjmlProblem]:
+    """Unknown tags and attributes, misplaced components and unclosed tags in ``source``."""
+    found: list[tuple[str, str, int]] = []  # rule, message, offset
+    stack: list[tuple[str, int]] = []  # open tag, offset
     pos = 0
     while match := _TAG_RE.search(source, pos):
         pos = match.end()
@@ -176,61 +183,59 @@ def lint_mjml(source: str, template_sources: Sources | None = None) -> list[Mjml
             continue
         closing, name, attrs, self_closing = match.groups()
         name = name.lower()
-        if closing:
-            if name in stack:
-                del stack[stack.index(name) :]
-            continue
         at = match.start()
-        parent = stack[-1] if stack else None
+        if closing:
+            names = [n for n, _ in stack]
+            if name not in names:
+                found.append(("mjml-structure", f"</{name}> closes a tag that is not open", at))
+                continue
+            while stack and stack[-1][0] != name:
+                unclosed, opened = stack.pop()
+                message = f"<{unclosed}> is not closed before </{name}>"
+                found.append(("mjml-structure", message, opened))
+            stack.pop()
+            continue
+        parent = stack[-1][0] if stack else None
         allowed: frozenset[str] | None
         if parent == "mj-attributes":
             allowed = _attributes_defaults(name)
             if allowed is None:
-                found.append(
-                    ("mjml-tag", f"unknown tag <{name}> in <mj-attributes>", at, name, None)
-                )
+                found.append(("mjml-tag", f"unknown tag <{name}> in <mj-attributes>", at))
         elif name not in ATTRIBUTES:
             allowed = None
             message = f"unknown tag <{name}>: mjml-python would pass it through silently"
-            found.append(("mjml-tag", message, at, name, None))
+            found.append(("mjml-tag", message, at))
         else:
             allowed = _ALLOWED[name]
             if name in UNSUPPORTED:
-                found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at, name, None))
+                found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at))
             if parent in CHILDREN and name not in CHILDREN[parent]:
-                message = f"<{name}> cannot be inside <{parent}>"
-                found.append(("mjml-nesting", message, at, name, parent))
+                found.append(("mjml-nesting", f"<{name}> cannot be inside <{parent}>", at))
         if attrs and allowed is not None:
             for attr in _ATTR_RE.findall(attrs):
                 if attr.lower() not in allowed:
                     message = f"unknown attribute {attr!r} on <{name}>"
-                    found.append(("mjml-attribute", message, at, name, attr))
+                    found.append(("mjml-attribute", message, at))
         if self_closing:
             continue
         if name in CONTENT_TAGS:
             end = source.find(f"</{name}>", pos)
             if end < 0:  # unusual spelling: </mj-text >, </MJ-TEXT>
                 found_end = re.compile(rf"</{re.escape(name)}\s*>", re.I).search(source, pos)
+                if found_end is None:
+                    found.append(("mjml-structure", f"<{name}> is never closed", at))
                 pos = found_end.end() if found_end else len(source)
             else:
                 pos = end + len(name) + 3
             continue
-        stack.append(name)
-
-    if not found:
-        return []
-    locate = _Locator(template_sources)
-    problems = []
-    for rule, message, offset, tag, extra in found:
-        line = source.count("\n", 0, offset) + 1
-        if rule == "mjml-nesting":
-            where, attribute = locate.nested(tag, extra or ""), None
-        else:
-            where, attribute = locate(tag, extra), extra
-        problems.append(
-            MjmlProblem(rule, message, line, tag, attribute, where or f"generated MJML line {line}")
-        )
-    return problems
+        stack.append((name, at))
+    for unclosed, opened in stack:
+        found.append(("mjml-structure", f"<{unclosed}> is never closed", opened))
+    return [
+        MjmlProblem(rule, message, offset, source.count("\n", 0, offset) + 1,
+                    where_in_templates(source, offset) or "")
+        for rule, message, offset in sorted(found, key=lambda f: f[2])
+    ]  # fmt: skip
 
 
 def _attributes_defaults(name: str) -> frozenset[str] | None:
@@ -238,35 +243,3 @@ def _attributes_defaults(name: str) -> frozenset[str] | None:
     if name in ("mj-all", "mj-class"):
         return ANY_ATTRIBUTE | {"name"}
     return _ALLOWED.get(name)
-
-
-class _Locator:
-    """Finds the template line a tag (or a tag's attribute) was written on."""
-
-    def __init__(self, sources: Sources | None) -> None:
-        self.sources = list(sources()) if sources else []
-
-    def __call__(self, tag: str, attribute: str | None) -> str | None:
-        if attribute:
-            pattern = re.compile(
-                rf"<{re.escape(tag)}\b[^>]*?\s{re.escape(attribute)}\s*=", re.I | re.S
-            )
-        else:
-            pattern = re.compile(rf"<{re.escape(tag)}(?=[\s/>])", re.I)
-        return self._search(pattern, len(attribute) + 1 if attribute else 0)
-
-    def nested(self, tag: str, parent: str) -> str | None:
-        """Where ``tag`` opens right inside ``parent`` (skipping Jinja tags and comments)."""
-        jinja = r"(?:\{[#%](?:(?![#%]\}).)*[#%]\}\s*)*"
-        pattern = re.compile(
-            rf"<{re.escape(parent)}\b[^>]*>\s*{jinja}<{re.escape(tag)}(?=[\s/>])", re.I | re.S
-        )
-        return self._search(pattern, len(tag) + 1)
-
-    def _search(self, pattern: re.Pattern[str], back: int) -> str | None:
-        for filename, text in self.sources:
-            match = pattern.search(text)
-            if match:
-                offset = match.end() - back
-                return f"{filename}:{text.count(chr(10), 0, offset) + 1}"
-        return None

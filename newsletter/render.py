@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -19,12 +19,13 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+import jinja2.ext
 from markupsafe import Markup
 
 from newsletter import merge
 from newsletter.config import Config
 from newsletter.errors import RenderError
-from newsletter.mjml_lint import MjmlProblem, lint_mjml
+from newsletter.mjml_lint import MjmlProblem, lint_mjml, where_in_templates
 from newsletter.models import Issue, Kind, Story
 from newsletter.project import Project
 from newsletter.textfmt import (
@@ -327,8 +328,7 @@ def compile_mjml(source: str, *, template: str = HTML_TEMPLATE) -> str:
         message = str(exc)
         where = template
         if match := _POSITION_RE.search(message):
-            offset = int(match.group(1))
-            line = source.count("\n", 0, offset) + 1
+            line = source.count("\n", 0, int(match.group(1))) + 1
             snippet = source.splitlines()[line - 1].strip()[:80] if source else ""
             where = f"{template} (generated MJML line {line}: {snippet})"
         raise RenderError(
@@ -337,14 +337,58 @@ def compile_mjml(source: str, *, template: str = HTML_TEMPLATE) -> str:
         ) from exc
 
 
-def template_sources(env: jinja2.Environment) -> list[tuple[str, str]]:
-    """(filename, source) of every MJML template the environment resolves, for locating."""
-    assert env.loader is not None
-    out = []
-    for name in env.list_templates(filter_func=lambda n: n.endswith(".mjml.j2")):
-        source, filename, _ = env.loader.get_source(env, name)
-        out.append((_display_path(filename) if filename else name, source))
-    return out
+class _LineMarkers(jinja2.ext.Extension):
+    """Puts ``<!--@tpl file:line-->`` before each template line that starts an MJML tag.
+
+    Used only to explain a problem (a second render after one was found), so a position in
+    the generated MJML can be traced back to a template line.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if not (name or "").endswith(".mjml.j2"):
+            return source
+        label = (_display_path(filename) if filename else name or "?").replace("--", "- -")
+        lines = source.split("\n")
+        in_attributes = False  # MRML allows no comments among <mj-attributes> children
+        for number, line in enumerate(lines, 1):
+            stripped = line.lstrip()
+            if stripped.startswith("</mj-attributes"):
+                in_attributes = False
+            elif stripped.startswith(("<mj-", "</mj-")) and not in_attributes:
+                lines[number - 1] = f"<!--@tpl {label}:{number}-->{line}"
+            if stripped.startswith("<mj-attributes") and not stripped.rstrip().endswith("/>"):
+                in_attributes = True
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=8)
+def _marked_environment_for(dirs: tuple[str, ...]) -> jinja2.Environment:
+    env = make_environment([Path(d) for d in dirs])
+    env.add_extension(_LineMarkers)
+    return env
+
+
+def _marked_render(env: jinja2.Environment, context: dict[str, Any]) -> str | None:
+    """The MJML again, with template line markers; None when that is not possible."""
+    if not isinstance(env.loader, jinja2.FileSystemLoader):
+        return None
+    marked_env = _marked_environment_for(tuple(str(p) for p in env.loader.searchpath))
+    try:
+        return _render_template(marked_env, HTML_TEMPLATE, context)
+    except RenderError:
+        return None
+
+
+def _locate(
+    env: jinja2.Environment, context: dict[str, Any], problems: list[MjmlProblem]
+) -> list[MjmlProblem]:
+    marked = _marked_render(env, context)
+    if marked is None:
+        return problems
+    located = lint_mjml(marked)
+    if [(p.rule, p.message) for p in located] != [(p.rule, p.message) for p in problems]:
+        return problems
+    return [replace(p, where=q.where) for p, q in zip(problems, located, strict=True)]
 
 
 def _display_path(filename: str) -> str:
@@ -359,16 +403,23 @@ def _display_path(filename: str) -> str:
 def render_mjml(
     env: jinja2.Environment, config: Config, issue: Issue, *, web: bool = False
 ) -> tuple[str, list[MjmlProblem]]:
-    """The generated MJML, and what our own check of it found."""
+    """The generated MJML, and what our own check of it found (with template lines)."""
     return _mjml(env, issue_context(config, issue, web=web))
 
 
 def _mjml(env: jinja2.Environment, context: dict[str, Any]) -> tuple[str, list[MjmlProblem]]:
     mjml = _render_template(env, HTML_TEMPLATE, context)
-    return mjml, lint_mjml(mjml, lambda: template_sources(env))
+    problems = lint_mjml(mjml)
+    return mjml, _locate(env, context, problems) if problems else problems
 
 
-def _html_from_mjml(mjml: str, problems: list[MjmlProblem], strict: bool) -> str:
+def _html_from_mjml(
+    env: jinja2.Environment,
+    context: dict[str, Any],
+    mjml: str,
+    problems: list[MjmlProblem],
+    strict: bool,
+) -> str:
     if strict and problems:
         listed = "\n  ".join(str(p) for p in problems[:10])
         more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
@@ -377,7 +428,29 @@ def _html_from_mjml(mjml: str, problems: list[MjmlProblem], strict: bool) -> str
             hint="fix the template; `newsletter check MONTH` lists every problem",
         )
     body, css = split_inline_css(mjml)
-    return compile_mjml(inline_css(body, css))
+    try:
+        return compile_mjml(inline_css(body, css))
+    except RenderError as exc:
+        where = _mjml_error_template_line(env, context)
+        if where:
+            exc.message = f"{where}: {exc.message}"
+        raise
+
+
+def _mjml_error_template_line(env: jinja2.Environment, context: dict[str, Any]) -> str | None:
+    """The template line nearest before where mjml-python stopped, from a marked render."""
+    from mjml import mjml2html
+
+    marked = _marked_render(env, context)
+    if marked is None:
+        return None
+    body, _ = split_inline_css(marked)
+    try:
+        mjml2html(body, disable_comments=True)
+    except ValueError as exc:
+        if match := _POSITION_RE.search(str(exc)):
+            return where_in_templates(body, int(match.group(1)))
+    return None
 
 
 def render_issue(
@@ -386,15 +459,16 @@ def render_issue(
     """The email's MJML, HTML and plain text; ``strict`` raises on MJML problems."""
     context = issue_context(config, issue)
     mjml, problems = _mjml(env, context)
-    html = _html_from_mjml(mjml, problems, strict)
+    html = _html_from_mjml(env, context, mjml, problems, strict)
     text = _render_template(env, TEXT_TEMPLATE, context)
     return Rendered(mjml=mjml, html=html, text=text, problems=problems)
 
 
 def render_web(env: jinja2.Environment, config: Config, issue: Issue) -> str:
     """The issue's web page: the same layout, without personal links or preheader."""
-    mjml, problems = render_mjml(env, config, issue, web=True)
-    return _html_from_mjml(mjml, problems, strict=True)
+    context = issue_context(config, issue, web=True)
+    mjml, problems = _mjml(env, context)
+    return _html_from_mjml(env, context, mjml, problems, strict=True)
 
 
 def build_issue(project: Project, issue: Issue, *, keep_mjml: bool = False) -> Path:

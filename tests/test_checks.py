@@ -67,6 +67,7 @@ def test_the_sample_issues_are_clean() -> None:
         ("visible-preheader", "preheader", Level.warning, ""),
         ("syntax-error", "render", Level.error, ""),
         ("mjml-error", "render", Level.error, ""),
+        ("mjml-error", "mjml-structure", Level.error, "partials/intro.mjml.j2:3"),
         ("undefined-variable", "render", Level.error, ""),
     ],
 )

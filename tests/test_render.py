@@ -66,13 +66,27 @@ def test_template_syntax_error_names_template_and_line(config, tmp_path: Path) -
         render_issue(env, config, issue_with(story()))
 
 
-def test_mjml_error_is_reported(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unclosed_tag_is_reported_before_mjml_sees_it(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     custom = tmp_path / "templates"
     custom.mkdir()
     (custom / "email.mjml.j2").write_text("<mjml><mj-body><mj-section></mj-body></mjml>")
     env = make_environment([custom, package_templates()])
-    with pytest.raises(RenderError, match="MJML error"):
+    with pytest.raises(RenderError, match=r"<mj-section> is not closed before </mj-body>"):
         render_issue(env, config, issue_with(story()))
+
+
+def test_mjml_error_names_the_template_line(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    # mjml-python rejects markup inside mj-preview with a ValueError.
+    (custom / "email.mjml.j2").write_text(
+        "<mjml>\n  <mj-head>\n    <mj-preview><b>Hi</b></mj-preview>\n  </mj-head>\n"
+        "  <mj-body></mj-body>\n</mjml>\n"
+    )
+    env = make_environment([custom, package_templates()])
+    with pytest.raises(RenderError, match="MJML error") as caught:
+        render_issue(env, config, issue_with(story()))
+    assert "email.mjml.j2:3" in caught.value.message
 
 
 HOSTILE_TITLE = "<script>alert(1)</script> {{ 7*7 }}"
