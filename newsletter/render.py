@@ -191,6 +191,7 @@ def project_environment(project: Project) -> jinja2.Environment:
 
 
 def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:
+    issue = issue.resolved()  # staff overrides (title, summary, image, alt, cta) win
     settings = config.newsletter
     web_url = settings.web_url.rstrip("/")
     theme = build_theme(config.brand)

@@ -301,3 +301,17 @@ def test_story_image_with_empty_alt_is_decorative_and_unlinked(project: Project)
     for img in tree.css("img"):
         assert img.attributes.get("alt") == ""
         assert img.parent is not None and img.parent.tag != "a"
+
+
+def test_staff_overrides_are_what_gets_printed(project: Project) -> None:
+    from newsletter.models import StoryOverrides
+
+    story = Story(
+        id="1", title="Source title", url="https://example.org/a", summary="Source summary",
+        overrides=StoryOverrides(title="Edited title", summary="Edited summary", cta="Apply now"),
+    )  # fmt: skip
+    issue = Issue(month="2020-10", subject="S", sections=[Section(title="N", stories=[story])])
+    rendered = render_issue(project_environment(project), project.config, issue)
+    for part in (rendered.html, rendered.text):
+        assert "Edited title" in part and "Edited summary" in part and "Apply now" in part
+        assert "Source title" not in part and "Source summary" not in part
