@@ -130,7 +130,8 @@ def export(
 def _summary(report: SendReport, label: str) -> None:
     from rich.table import Table
 
-    table = Table(title=label, title_justify="left", show_header=False)
+    console.print(f"[bold]{_show(label)}[/] in {report.elapsed:.1f} s")
+    table = Table(show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("sent", f"[green]{report.sent}[/]")
@@ -154,9 +155,9 @@ def _summary(report: SendReport, label: str) -> None:
 @app.command()
 def send(
     month: MonthArg,
-    via: Annotated[Via, typer.Option("--via", help="smtp ([smtp] settings) or ses (boto3).")] = (
-        Via.smtp
-    ),
+    via: Annotated[
+        Via, typer.Option("--via", help="smtp (the \\[smtp] settings) or ses (boto3).")
+    ] = (Via.smtp),
     audience: AudienceOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and build every message; send nothing.")
@@ -170,10 +171,10 @@ def send(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     smtp_host: Annotated[
-        str | None, typer.Option("--smtp-host", help="Overrides [smtp] host.")
+        str | None, typer.Option("--smtp-host", help="Overrides \\[smtp] host.")
     ] = None,
     smtp_port: Annotated[
-        int | None, typer.Option("--smtp-port", min=1, max=65535, help="Overrides [smtp] port.")
+        int | None, typer.Option("--smtp-port", min=1, max=65535, help="Overrides \\[smtp] port.")
     ] = None,
     resend_uncertain: Annotated[
         bool,

@@ -242,6 +242,7 @@ def send_proof(prepared: Prepared, transport: Transport, addresses: Sequence[str
     report = SendReport()
     items = [transport.build(r, personalizer.personal(r)) for r in proof_recipients(addresses)]
     report.planned = len(items)
+    started = time.monotonic()
     with transport:
         for batch in chunks(iter(items), transport.batch_size):
             for outcome in transport.deliver(batch):
@@ -249,6 +250,7 @@ def send_proof(prepared: Prepared, transport: Transport, addresses: Sequence[str
                     report.sent += 1
                 else:
                     getattr(report, outcome.status).append(outcome)
+    report.elapsed = time.monotonic() - started
     return report
 
 

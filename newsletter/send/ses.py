@@ -83,7 +83,8 @@ class SesTransport:
         pass
 
     def _call(self, operation: str, payload: dict[str, Any]) -> Any:
-        """One API call; raises SendError when SES refused it, None-safe retries otherwise."""
+        """One API call. SES refusing it raises SendError; throttling and connection failures,
+        which prove nothing was sent, are retried with backoff."""
         from botocore.exceptions import (
             ClientError,
             ConnectTimeoutError,
