@@ -149,7 +149,7 @@ _ATTR_RE = re.compile(r"([^\s=>/]+)(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 
 @dataclass(frozen=True)
 class MjmlProblem:
-    rule: str  # mjml-tag, mjml-attribute, mjml-nesting, mjml-structure, mjml-unsupported
+    rule: str  # mjml-tag, mjml-attribute, mjml-nesting, mjml-structure, mjml-unsupported, alt
     message: str
     offset: int  # in the generated MJML
     line: int  # in the generated MJML
@@ -211,6 +211,10 @@ def lint_mjml(source: str) -> list[MjmlProblem]:
                 found.append(("mjml-unsupported", f"<{name}>: {UNSUPPORTED[name]}", at))
             if parent in CHILDREN and name not in CHILDREN[parent]:
                 found.append(("mjml-nesting", f"<{name}> cannot be inside <{parent}>", at))
+        given = {a.lower() for a in _ATTR_RE.findall(attrs)} if attrs else set()
+        if name == "mj-image" and parent != "mj-attributes" and "alt" not in given:
+            message = '<mj-image> without alt (write alt="" only for a decorative image)'
+            found.append(("alt", message, at))
         if attrs and allowed is not None:
             for attr in _ATTR_RE.findall(attrs):
                 if attr.lower() not in allowed:

@@ -50,6 +50,7 @@ def test_the_sample_issues_are_clean() -> None:
         ("image-without-alt", "alt", Level.error, "banner.png"),
         ("image-without-alt", "width", Level.error, "banner.png"),
         ("filename-alt", "alt", Level.error, "IMG_2041.jpg"),
+        ("mj-image-without-alt", "alt", Level.error, "partials/intro.mjml.j2:4"),
         ("linked-image-empty-alt", "alt", Level.error, "photo.jpg"),
         ("bad-links", "link", Level.error, "javascript:alert(1)"),
         ("bad-links", "link", Level.error, "/about/"),
