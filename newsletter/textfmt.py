@@ -211,7 +211,15 @@ def css_filter(value: object) -> Markup:
     return Markup(text)
 
 
+def shorten_filter(text: str, limit: int = 220) -> str:
+    """Cut at the last sentence end before ``limit`` characters (else a word, with "…")."""
+    from newsletter.sanitize import summarize
+
+    return summarize(text or "", limit)
+
+
 FILTERS: dict[str, Any] = {
+    "shorten": shorten_filter,
     "markdown": markdown_filter,
     "markdown_text": markdown_text,
     "wrap": wrap_filter,
