@@ -1,100 +1,30 @@
-"""check: what would hurt subscribers, found in a built issue before anyone sends it.
-
-``check_issue(project, month)`` renders the issue (as ``build`` does) and runs every rule on
-the email's HTML and text, the generated MJML, the theme and the issue file. Each finding is
-an error (something will break for readers or providers: exit code 1) or a warning.
-"""
+"""Rules on the email's compiled HTML: size, styles, headings, images, links, preheader."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from newsletter.errors import RenderError
-from newsletter.issuefile import load_issue
-from newsletter.project import Project
-
-if TYPE_CHECKING:
-    from newsletter.config import Config
-    from newsletter.mjml_lint import MjmlProblem
-    from newsletter.models import Issue
-    from newsletter.render import Rendered
-    from newsletter.theme import Theme
+from newsletter.checks.report import CheckReport, Level
+from newsletter.checks.text import check_placeholders, visible_source
 
 GMAIL_CLIP_BYTES = 102 * 1024
 HTML_BUDGET_BYTES = 90 * 1024
 STYLE_BLOCK_BYTES = 16 * 1024
-SUBJECT_MAX = 78
-PREHEADER_MAX = 110
 ALT_MAX = 125
 TAP_TARGET_PX = 44
-TEXT_WIDTH = 78
 
 # Words a visible unsubscribe link may use, in the languages the templates speak.
 UNSUBSCRIBE_WORDS = ("unsubscribe", "meld deg av", "avmeld", "opt out")
-_PLACEHOLDER_RES = (
-    (re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}", re.S), "template placeholder"),
-    (re.compile(r"\*\|[A-Za-z0-9_:]+\|\*"), "Mailchimp merge tag"),
-    (re.compile(r"%recipient\.[\w-]+%"), "Mailgun recipient variable"),
-    (re.compile(r"%%[A-Za-z_][\w-]*%%"), "merge token"),
-)
 _FILENAME_RE = re.compile(
     r"(\.(jpe?g|png|gif|webp|svg|bmp|tiff?|heic|avif)$)|^(img|dsc|dscn|image|photo|pxl)[-_ ]?\d+",
     re.I,
 )
 _PX_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*px\s*$", re.I)
-
-
-class Level(StrEnum):
-    error = "error"
-    warning = "warning"
-
-
-@dataclass
-class Finding:
-    level: Level
-    rule: str
-    message: str
-    where: str = ""
-
-
-@dataclass
-class CheckReport:
-    month: str
-    html_bytes: int = 0
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level is Level.error]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level is Level.warning]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def add(self, level: Level, rule: str, message: str, where: str = "") -> None:
-        self.findings.append(Finding(level, rule, message, where))
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"month": self.month, "html_bytes": self.html_bytes,
-             "errors": len(self.errors), "warnings": len(self.warnings),
-             "findings": [asdict(f) for f in self.findings]},
-            indent=2, ensure_ascii=False,
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -104,9 +34,6 @@ class Expectations:
     unsubscribe_url: str | None = None
     untracked_urls: tuple[str, ...] = ()  # unsubscribe, preferences, web version
     preheader: str | None = None
-
-
-# --- the email's HTML -----------------------------------------------------------------------
 
 
 def check_html(report: CheckReport, html: str, expect: Expectations | None = None) -> None:
@@ -126,7 +53,7 @@ def check_html(report: CheckReport, html: str, expect: Expectations | None = Non
     _check_links(report, tree, expect)
     _check_preheader(report, tree, expect.preheader)
     _check_tap_targets(report, tree)
-    check_placeholders(report, _visible_source(html), "email.html")
+    check_placeholders(report, visible_source(html), "email.html")
 
 
 def _check_document(report: CheckReport, tree: LexborHTMLParser) -> None:
@@ -338,167 +265,6 @@ def _check_tap_targets(report: CheckReport, tree: LexborHTMLParser) -> None:
                 f"a link button is {height:.0f} px tall; make it at least {TAP_TARGET_PX} px",
                 _text(a) or a.attributes.get("href") or "",
             )  # fmt: skip
-
-
-# --- text, placeholders ---------------------------------------------------------------------
-
-
-def _visible_source(html: str) -> str:
-    """HTML without <style> contents and comments, where CSS braces would confuse the search."""
-    html = re.sub(r"<style\b[^>]*>.*?</style\s*>", "", html, flags=re.S | re.I)
-    return re.sub(r"<!--.*?-->", "", html, flags=re.S)
-
-
-def check_placeholders(
-    report: CheckReport, text: str, where: str, known_tokens: Iterable[str] = ()
-) -> None:
-    """Leftover template syntax or merge tags a provider would print, or choke on."""
-    from newsletter import merge
-
-    known = {f"%%{name}%%" for name in (*merge.FIELDS, *known_tokens)}
-    seen: set[str] = set()
-    for pattern, what in _PLACEHOLDER_RES:
-        for match in pattern.finditer(text):
-            found = match.group()
-            if found in known or found in seen:
-                continue
-            seen.add(found)
-            report.add(Level.error, "placeholder", f"unresolved {what} {found!r}", where)
-
-
-def check_text(report: CheckReport, text: str, unsubscribe_url: str | None = None) -> None:
-    check_placeholders(report, text, "email.txt")
-    if unsubscribe_url and unsubscribe_url not in text:
-        report.add(Level.error, "unsubscribe", "the plain-text part has no unsubscribe link")
-    for number, line in enumerate(text.splitlines(), 1):
-        if len(line) > TEXT_WIDTH and "://" not in line:
-            report.add(
-                Level.warning, "text-width",
-                f"a plain-text line is {len(line)} characters (wrap at {TEXT_WIDTH})",
-                f"email.txt:{number}",
-            )  # fmt: skip
-
-
-# --- MJML, theme, issue file ----------------------------------------------------------------
-
-
-def check_mjml(report: CheckReport, problems: Iterable[MjmlProblem]) -> None:
-    for problem in problems:
-        level = Level.warning if problem.rule == "mjml-nesting" else Level.error
-        where = problem.where or f"generated MJML line {problem.line}"
-        report.add(level, problem.rule, problem.message, where)
-
-
-def check_theme(report: CheckReport, theme: Theme) -> None:
-    """Contrast of every colour pair the templates use (WCAG relative luminance)."""
-    from newsletter.theme import contrast_pairs
-
-    for pair in contrast_pairs(theme):
-        if pair.ok:
-            continue
-        # Forced inversion is only approximated, so it warns; our own palettes must pass.
-        level = Level.warning if pair.scheme == "inverted" else Level.error
-        where = "newsletter.toml [brand]"
-        scheme = "when a client inverts colours" if pair.scheme == "inverted" else pair.scheme
-        report.add(
-            level, "contrast",
-            f"{pair.name} ({scheme}): {pair.foreground} on {pair.background} is "
-            f"{pair.ratio:.2f}:1, below {pair.minimum}:1",
-            where,
-        )  # fmt: skip
-
-
-def check_issue_file(report: CheckReport, issue: Issue) -> None:
-    if len(issue.subject) > SUBJECT_MAX:
-        report.add(
-            Level.warning, "subject",
-            f"subject is {len(issue.subject)} characters; inboxes cut it after about {SUBJECT_MAX}",
-        )  # fmt: skip
-    if len(issue.preheader) > PREHEADER_MAX:
-        report.add(
-            Level.warning, "preheader",
-            f"preheader is {len(issue.preheader)} characters; keep it under {PREHEADER_MAX}",
-        )  # fmt: skip
-
-
-# --- putting it together --------------------------------------------------------------------
-
-
-def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:
-    """Every rule on an issue that has been rendered already (``render_issue(strict=False)``)."""
-    from newsletter import merge
-    from newsletter.render import issue_context
-    from newsletter.theme import build_theme
-
-    report = CheckReport(issue.month)
-    check_mjml(report, rendered.problems)
-    values = merge.preview_values(config)
-    links = issue_context(config, issue)["links"]
-    untracked = tuple(
-        merge.fill(links[k], values) for k in ("unsubscribe", "preferences", "web_version")
-    )
-    expect = Expectations(
-        unsubscribe_url=merge.fill(links["unsubscribe"], values),
-        untracked_urls=untracked,
-        preheader=issue.preheader,
-    )
-    if rendered.html:
-        check_html(report, merge.fill(rendered.html, values), expect)
-    check_text(report, merge.fill(rendered.text, values), expect.unsubscribe_url)
-    check_theme(report, build_theme(config.brand))
-    check_issue_file(report, issue)
-    return report
-
-
-def check_issue(
-    project: Project,
-    month: str,
-    *,
-    links: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> CheckReport:
-    """Render the issue for ``month`` as ``build`` would, and check it.
-
-    ``links`` also requests every link and image (``progress(done, total)`` reports on it).
-    A template or MJML error becomes a "render" finding rather than an exception.
-    """
-    from newsletter.render import project_environment, render_issue, render_mjml
-    from newsletter.theme import build_theme
-
-    issue = load_issue(project.require_issue(month))
-    config = project.config
-    env = project_environment(project)
-    try:
-        rendered = render_issue(env, config, issue, strict=False)
-    except RenderError as exc:
-        report = CheckReport(issue.month)
-        with contextlib.suppress(RenderError):  # a template error leaves no MJML to check
-            check_mjml(report, render_mjml(env, config, issue)[1])
-        report.findings.insert(0, Finding(Level.error, "render", exc.message, exc.hint or ""))
-        check_theme(report, build_theme(config.brand))
-        check_issue_file(report, issue)
-        return report
-    report = check_rendered(config, issue, rendered)
-    if links:
-        from newsletter import merge
-        from newsletter.linkcheck import check_links
-
-        html = merge.fill(rendered.html, merge.preview_values(config))
-        for result in check_links(link_targets(html), progress=progress):
-            if not result.ok:
-                report.add(Level.error, "link-dead", result.reason, result.url)
-    return report
-
-
-def link_targets(html: str) -> list[str]:
-    """Every distinct http(s) link and image address in the HTML, in document order."""
-    tree = LexborHTMLParser(html)
-    urls = [a.attributes.get("href") or "" for a in tree.css("a")]
-    urls += [img.attributes.get("src") or "" for img in tree.css("img")]
-    return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))
-
-
-# --- small helpers --------------------------------------------------------------------------
 
 
 def _text(node: LexborNode) -> str:

@@ -1,0 +1,50 @@
+"""The result of ``newsletter check``: findings, each an error or a warning."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    error = "error"
+    warning = "warning"
+
+
+@dataclass
+class Finding:
+    level: Level
+    rule: str
+    message: str
+    where: str = ""
+
+
+@dataclass
+class CheckReport:
+    month: str
+    html_bytes: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.error]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.warning]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, level: Level, rule: str, message: str, where: str = "") -> None:
+        self.findings.append(Finding(level, rule, message, where))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"month": self.month, "html_bytes": self.html_bytes,
+             "errors": len(self.errors), "warnings": len(self.warnings),
+             "findings": [asdict(f) for f in self.findings]},
+            indent=2, ensure_ascii=False,
+        )  # fmt: skip
