@@ -193,11 +193,6 @@ class Story(BaseModel):
             }
         )
 
-    @property
-    def due(self) -> date | None:
-        """The date a reader has to act by: the deadline, or the day of the event."""
-        return self.deadline or self.event_date
-
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -231,9 +231,8 @@ def _file_send_date(
 def _fresh(config: Config, selection: Selection, pinned: list[Pinned]) -> CommentedMap:
     """The tree of a new issue file, with notes on the alternates and the pins kept."""
     tree = issue_to_yaml(issue_from_selection(config, selection))
-    annotate_alternates(
-        tree, [alternate_note(selection.decision(i.id)) for i in selection.alternates]
-    )
+    alternates = selection.alternates[: config.draft.max_alternates]
+    annotate_alternates(tree, [alternate_note(selection.decision(i.id)) for i in alternates])
     if pinned:
         _restore_pins(tree, pinned)
         record_offered(tree, story_ids(tree))

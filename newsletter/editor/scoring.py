@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from newsletter.config import DraftSettings, Source
 from newsletter.editor.window import Window
 from newsletter.models import NewsItem
-from newsletter.sanitize import html_to_text
 
 # A story with this much text (summary plus body) gets the full length signal.
 FULL_LENGTH_CHARS = 1500
+# Markup does not count as text; a rough cut is enough for a length signal.
+_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Scorer:
         recency = min(1.0, max(0.0, age / span))
         source = self.source_weight.get(item.source, 1.0) / self.max_weight
         image = 0.0 if item.image is None else (1.0 if item.image.alt else 0.5)
-        chars = len(item.summary) + len(html_to_text(item.body_html))
+        chars = len(item.summary) + len(_TAG.sub("", item.body_html))
         length = min(1.0, chars / FULL_LENGTH_CHARS)
         kind = self.settings.kind_weights.get(item.kind, 0.0)
         text = text_of(item)

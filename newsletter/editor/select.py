@@ -46,6 +46,7 @@ class Selection:
     lead: NewsItem | None = None
     alternates: list[NewsItem] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    _by_id: dict[str, Decision] = field(default_factory=dict, repr=False)
 
     def chosen(self) -> list[NewsItem]:
         return [item for _, items in self.sections for item in items]
@@ -55,7 +56,9 @@ class Selection:
         return self.chosen() + self.alternates
 
     def decision(self, item_id: str) -> Decision | None:
-        return next((d for d in self.decisions if d.item.id == item_id), None)
+        if len(self._by_id) != len(self.decisions):
+            self._by_id = {d.item.id: d for d in self.decisions}
+        return self._by_id.get(item_id)
 
 
 def is_open_call(item: NewsItem) -> bool:
