@@ -226,8 +226,9 @@ class _Chromium:
             ready, _, _ = select.select([self._from_browser], [], [], max(remaining, 0))
             if not ready:
                 raise PreviewError(
-                    f"Chromium did not answer {waiting_for} within {self.timeout:.0f} s",
-                    hint=f"its log is in {self.log} while it runs; try again",
+                    f"Chromium did not answer {waiting_for} within {self.timeout:.0f} s; "
+                    f"its last words:\n{self._log_tail()}",
+                    hint="try again; if it keeps happening, run the same command with --debug",
                 )
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
