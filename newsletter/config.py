@@ -129,7 +129,7 @@ class UtmSettings(Strict):
         values = {
             "utm_source": self.source,
             "utm_medium": self.medium,
-            "utm_campaign": self.campaign.replace("{month}", month),
+            "utm_campaign": self.campaign,
             "utm_content": self.content,
         }
         return {k: v.replace("{month}", month) for k, v in values.items() if v}
