@@ -13,6 +13,7 @@ from benchmarks.harness import (
     Outcome,
     machine,
     markdown_table,
+    parse_setting,
     print_table,
     report,
     run_workload,
@@ -43,6 +44,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, metavar="SECONDS", help="Stop a workload after this long."
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="Override a workload's (or the harness's) constant, e.g. collect.FEEDS=50 or "
+        "harness.REPEAT_FULL=11 (repeatable).",
+    )
+    parser.add_argument(
         "--verbose", "-v", action="store_true", help="Show the workloads' own output as they run."
     )
     args = parser.parse_args(argv)
@@ -51,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown workload {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     args.names = [n for n in WORKLOADS if n in names] if names else list(WORKLOADS)
+    try:
+        args.settings = [parse_setting(text) for text in args.set]
+    except ValueError as exc:
+        parser.error(str(exc))
+    strangers = sorted({m for m, _, _ in args.settings} - {"harness", *WORKLOADS})
+    if strangers:
+        parser.error(f"--set: unknown module {', '.join(strangers)}")
     return args
 
 
@@ -68,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     for name in args.names:
         with console.status(f"Running {name}{' (quick)' if args.quick else ''}…"):
-            outcome = run_workload(name, args.quick, timeout=args.timeout, verbose=args.verbose)
+            outcome = run_workload(
+                name, args.quick, timeout=args.timeout, verbose=args.verbose, settings=args.settings
+            )
         outcomes.append(outcome)
         status = f"[red]not available: {outcome.error}[/]" if outcome.error else "done"
         console.print(f"{name}: {status} in {outcome.elapsed_s:.1f} s", highlight=False)

@@ -358,8 +358,44 @@ def not_available(name: str, reason: str) -> Row:
     )
 
 
-def _child_main(module: str, result_path: str, quick: bool) -> None:
-    """Inside the fresh process: import one workload, run it, write its rows as JSON."""
+def parse_setting(text: str) -> tuple[str, str, str]:
+    """``module.NAME=value`` (as given to ``--set``) split into its three parts."""
+    target, sep, value = text.partition("=")
+    module, dot, name = target.strip().rpartition(".")
+    if not sep or not dot or not module or not name.isidentifier():
+        raise ValueError(f"{text!r}: expected MODULE.NAME=VALUE, e.g. collect.FEEDS_QUICK=10")
+    return module, name, value.strip()
+
+
+def apply_settings(mod: Any, settings: Sequence[tuple[str, str]]) -> None:
+    """Override module constants, each value converted to the constant's own type.
+
+    Only existing constants can be set, so a renamed one fails loudly instead of being ignored.
+    """
+    for name, value in settings:
+        if not hasattr(mod, name):
+            raise RowError(f"--set {mod.__name__}.{name}: {mod.__name__} has no {name}")
+        current = getattr(mod, name)
+        converted: object
+        if isinstance(current, bool):
+            converted = value.lower() in ("1", "true", "yes")
+        elif isinstance(current, int | float | Path):
+            converted = type(current)(value)
+        elif isinstance(current, str) or current is None:
+            converted = value
+        else:
+            raise RowError(f"--set {mod.__name__}.{name}: cannot set a {type(current).__name__}")
+        setattr(mod, name, converted)
+
+
+def _child_main(
+    module: str, result_path: str, quick: bool, settings: Sequence[Sequence[str]] = ()
+) -> None:
+    """Inside the fresh process: import one workload, run it, write its rows as JSON.
+
+    ``settings`` are (module, NAME, value) overrides; those for ``harness`` and for this
+    workload are applied before it runs.
+    """
     # Stays the answer if the workload leaves without returning (sys.exit, interrupt).
     result: dict[str, Any] = {"error": "the workload stopped without returning rows"}
     try:
@@ -370,6 +406,10 @@ def _child_main(module: str, result_path: str, quick: bool) -> None:
                 result = {"error": f"module {module} does not exist yet"}
                 return
             raise
+        short = module.rpartition(".")[2]
+        harness = sys.modules[__name__]
+        apply_settings(harness, [(n, v) for m, n, v in settings if m == "harness"])
+        apply_settings(mod, [(n, v) for m, n, v in settings if m == short])
         run = getattr(mod, "run", None)
         if not callable(run):
             result = {"error": f"{module} has no run(quick) function"}
@@ -400,8 +440,13 @@ def run_workload(
     pythonpath: Sequence[Path] = (),
     timeout: float | None = None,
     verbose: bool = False,
+    settings: Sequence[tuple[str, str, str]] = (),
 ) -> Outcome:
-    """Run ``<package>.<name>`` in a fresh Python process; never raises for a broken workload."""
+    """Run ``<package>.<name>`` in a fresh Python process; never raises for a broken workload.
+
+    ``settings`` are ``parse_setting`` results: constants to override in the harness or the
+    workload module before it runs (smaller sizes for a smoke test, say).
+    """
     if timeout is None:
         timeout = TIMEOUT_QUICK_S if quick else TIMEOUT_FULL_S
     paths = [str(p) for p in (*pythonpath, ROOT)]
@@ -414,10 +459,11 @@ def run_workload(
         log_path = Path(tmp) / "log.txt"
         code = (
             "import sys; from benchmarks.harness import _child_main; "
-            "_child_main(sys.argv[1], sys.argv[2], sys.argv[3] == 'quick')"
+            "import json; "
+            "_child_main(sys.argv[1], sys.argv[2], sys.argv[3] == 'quick', json.loads(sys.argv[4]))"
         )
         cmd = [sys.executable, "-c", code, f"{package}.{name}", str(result_path),
-               "quick" if quick else "full"]  # fmt: skip
+               "quick" if quick else "full", json.dumps(list(settings))]  # fmt: skip
         with log_path.open("wb") as log:
             # Its own session, so a timeout also stops whatever the workload started.
             proc = subprocess.Popen(
