@@ -202,7 +202,7 @@ def test_a_long_subject_and_unknown_keys_everywhere(tmp_path: Path) -> None:
         ("month: 2024-03", "month: March", "month",
          "'March' is not a month; write it as YYYY-MM, for example 2024-03"),
         ("kind: call", "kind: grant", "sections.0.stories.0.kind",
-         "Input should be 'news', 'event', 'call' or 'award'"),
+         "'grant' is not allowed here; use 'news', 'event', 'call' or 'award'"),
     ],
 )  # fmt: skip
 def test_hand_typed_values_in_the_wrong_format(

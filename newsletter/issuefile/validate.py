@@ -138,6 +138,8 @@ def _friendly(err: Any) -> str:
         if key == "published":
             return f"{value!r} is not a date and time; write it like 2020-10-13 07:30:00+00:00"
         return f"{value!r} is not a date; write it as YYYY-MM-DD, for example 2024-03-10"
+    if kind == "enum":
+        return f"{value!r} is not allowed here; use {err.get('ctx', {}).get('expected', '')}"
     if key == "month":
         return f"{value!r} is not a month; write it as YYYY-MM, for example 2024-03"
     return str(err["msg"]).removeprefix("Value error, ")
