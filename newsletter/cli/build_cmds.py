@@ -124,26 +124,22 @@ def check(
 
 def _print_report(report: object) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from newsletter.checks import CheckReport, Level
 
     assert isinstance(report, CheckReport)
     size = f"{report.html_bytes / 1024:.1f} KB" if report.html_bytes else "not rendered"
     console.print(f"Checked [bold]{report.month}[/]: email.html {size}")
-    if report.findings:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for column in ("level", "rule", "problem", "where"):
-            table.add_column(column, overflow="fold")
-        for finding in sorted(report.findings, key=lambda f: f.level is not Level.error):
-            style = "red" if finding.level is Level.error else "yellow"
-            table.add_row(
-                f"[{style}]{finding.level}[/]",
-                escape(finding.rule),
-                escape(finding.message),
-                escape(finding.where),
-            )
-        console.print(table)
+    for finding in sorted(report.findings, key=lambda f: f.level is not Level.error):
+        style = "red" if finding.level is Level.error else "yellow"
+        where = f"  {escape(finding.where)}" if finding.where else ""
+        # One line per finding, never wrapped: a file:line must stay copyable.
+        console.print(
+            f"[{style}]{finding.level:<7}[/] [bold]{escape(finding.rule)}[/]{where}\n"
+            f"        {escape(finding.message)}",
+            soft_wrap=True,
+            highlight=False,
+        )
     errors, warnings = len(report.errors), len(report.warnings)
     colour = "red" if errors else ("yellow" if warnings else "green")
     console.print(f"[{colour}]{errors} error(s), {warnings} warning(s)[/]")
