@@ -175,11 +175,12 @@ class MessageTemplate:
             f"Date: {format_datetime(date)}\r\n".encode("ascii") if date else self._date_header()
         )
         out = [self.head, date_line]
-        for name, value in (
+        headers = [
             ("To", to_header(personal.email, personal.display_name)),
             ("Message-ID", personal.message_id),
             ("List-Unsubscribe", personal.list_unsubscribe),
-        ):
+        ]
+        for name, value in headers if personal.email else headers[1:]:  # no To: a template copy
             if "\r" in value or "\n" in value or "\x00" in value or not value.isascii():
                 out.append(_fold(name, value))  # rejects CR/LF/NUL, encodes the rest
             else:
@@ -215,8 +216,6 @@ def build_message(
         list_unsubscribe=f"<{unsubscribe_url or settings.unsubscribe_url}>",
     )
     raw = template.render(personal, date=date or datetime.now(UTC))
-    if not to:  # the template copy has no recipient
-        raw = raw.replace(b"To: \r\n", b"", 1)
     msg = message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
     assert isinstance(msg, EmailMessage)
     return msg
