@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def popen(*args: str, cwd: Path) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def server() -> SmtpServer:
+def server() -> Iterator[SmtpServer]:
     with SmtpServer() as smtp:
         yield smtp
 
