@@ -34,7 +34,14 @@ TARGET_RATE = 20_000
 TARGET = ">= 20k msgs/s per core, flat memory"
 NAMES = ["Ann Berg", "Åse Øvrebø", 'Eve "the tester" Lund', "", "Dr. Ola Nordmann, PhD"]
 CITIES = ["Oslo", "Tromsø", "Bergen", ""]
-BASELINE_SAMPLE = {True: 8, False: 30}
+# Audience sizes (--quick runs the first two) and the baseline's sample; `python -m benchmarks
+# --set export.MEDIUM=2000` and the like shrink them for a smoke test.
+SMALL = 10_000
+MEDIUM = 100_000
+LARGE = 1_000_000
+BASELINE_SAMPLE_QUICK = 8
+BASELINE_SAMPLE_FULL = 30
+WARMUP = 200
 
 
 def recipients(count: int) -> Iterator[Recipient]:
@@ -102,8 +109,9 @@ def baseline_per_message(sample: int) -> float:
 
 
 def run(quick: bool) -> list[Row]:
-    sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
-    ours(200)  # warm imports and caches outside the timings
+    sizes = [SMALL, MEDIUM] if quick else [SMALL, MEDIUM, LARGE]
+    sample = BASELINE_SAMPLE_QUICK if quick else BASELINE_SAMPLE_FULL
+    ours(WARMUP)  # warm imports and caches outside the timings
     measured = {}
     for size in sizes:
         if size == sizes[0]:
@@ -116,7 +124,7 @@ def run(quick: bool) -> list[Row]:
         measured[size] = (wall, cpu, size_bytes, peak_rss_mb())
     # Python allocations during a run (tracemalloc): per call, so sizes can be compared.
     traced = {size: traced_peak_mb(lambda s=size: ours(s))[1] for size in sizes[:1]}
-    per_message = baseline_per_message(BASELINE_SAMPLE[quick])
+    per_message = baseline_per_message(sample)
 
     rows = []
     rates = {size: size / m[1] for size, m in measured.items()}
@@ -129,7 +137,7 @@ def run(quick: bool) -> list[Row]:
         note = (
             f"{size:,} messages ({size_bytes / size / 1024:.1f} KB each): {rates[size]:,.0f} "
             f"msgs/s per core (CPU time), {size / wall:,.0f} msgs/s wall; naive re-render "
-            f"{1 / per_message:,.0f} msgs/s (sample of {BASELINE_SAMPLE[quick]}, extrapolated)"
+            f"{1 / per_message:,.0f} msgs/s (sample of {sample}, extrapolated)"
         )
         if size in traced:
             note += f"; Python allocations peak {traced[size]:.1f} MB"
