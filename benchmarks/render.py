@@ -29,6 +29,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.harness import (
@@ -134,6 +136,16 @@ def node_warm_seconds(mjml_source: Path, calls: int) -> float | None:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["median"])
 
 
+def cpu_median(fn: Callable[[], object], calls: int) -> float:
+    """The median CPU seconds of one call: what the render costs, whatever else runs."""
+    samples = []
+    for _ in range(calls):
+        start = time.process_time()
+        fn()
+        samples.append(time.process_time() - start)
+    return statistics.median(samples)
+
+
 def run(quick: bool) -> list[Row]:
     from newsletter.issuefile import load_issue
     from newsletter.project import Project
@@ -159,6 +171,7 @@ def run(quick: bool) -> list[Row]:
         env = project_environment(project)
         calls = WARM_CALLS_QUICK if quick else WARM_CALLS_FULL
         warm_s = measure(lambda: render_issue(env, project.config, issue), calls, warmup=3)
+        warm_cpu = cpu_median(lambda: render_issue(env, project.config, issue), calls)
 
         mjml_bin, version = ensure_mjml()
         base_s = base_cpu = node_warm = None
@@ -192,7 +205,9 @@ def run(quick: bool) -> list[Row]:
             else ""
         )
         warm_note = (
-            f"median of {calls} in-process renders (HTML + text); baseline is the MJML CLI "
+            f"median of {calls} in-process renders (HTML + text), {warm_cpu * 1000:.2f} ms "
+            "of CPU each (the wall time also counts waiting for a core on a busy machine); "
+            "baseline is the MJML CLI "
             f"cold (there is no in-process Python MJML){like_for_like}"
         )
     return [

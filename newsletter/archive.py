@@ -7,9 +7,9 @@ it lists every issue.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -25,17 +25,59 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
+META_FILE = "issue.json"
+
+
 @dataclass(frozen=True)
 class ArchiveEntry:
-    issue: Issue
-    url: str  # absolute, on the published site
-    path: str  # relative to build/, for links inside the archive
-    title: str  # "October 2020"
+    """What the archive and the feed show of one built issue (kept in build/YYYY-MM/issue.json)."""
+
+    month: str
+    subject: str
+    preheader: str
+    language: str
     published: datetime
+    stories: tuple[tuple[str, str], ...]  # (title, url)
+
+    @classmethod
+    def from_issue(cls, issue: Issue, language: str) -> ArchiveEntry:
+        return cls(
+            month=issue.month,
+            subject=issue.subject,
+            preheader=issue.preheader,
+            language=issue.language or language,
+            published=issue_date(issue),
+            stories=tuple((s.title, s.url) for s in issue.resolved().stories()),
+        )
 
     @property
-    def month(self) -> str:
-        return self.issue.month
+    def path(self) -> str:
+        """The issue's page relative to build/, for links inside the archive."""
+        return f"{self.month}/"
+
+    @property
+    def title(self) -> str:
+        """ "October 2020", in the issue's language."""
+        return month_title(self.month, self.language)
+
+    def url(self, web_url: str) -> str:
+        return f"{web_url.rstrip('/')}/{self.month}/"
+
+    def to_json(self) -> str:
+        data = {**asdict(self), "published": self.published.isoformat()}
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchiveEntry:
+        data = json.loads(text)
+        return cls(
+            month=str(data["month"]),
+            subject=str(data["subject"]),
+            preheader=str(data["preheader"]),
+            language=str(data["language"]),
+            published=datetime.fromisoformat(data["published"]),
+            stories=tuple((str(t), str(u)) for t, u in data["stories"]),
+        )
 
 
 def issue_date(issue: Issue) -> datetime:
@@ -50,26 +92,25 @@ def issue_date(issue: Issue) -> datetime:
     return datetime.combine(first_of_next - timedelta(days=1), time(8, 0), tzinfo=UTC)
 
 
-def archive_entries(
-    project: Project, loaded: Mapping[str, Issue] | None = None
-) -> list[ArchiveEntry]:
-    """Every issue with a built web page, newest first (``loaded``: issues already read)."""
-    web_url = project.config.newsletter.web_url.rstrip("/")
+def write_entry(out: Path, issue: Issue, language: str) -> None:
+    """Record what the archive needs next to the built issue, so it never re-reads YAML."""
+    (out / META_FILE).write_text(ArchiveEntry.from_issue(issue, language).to_json(), "utf-8")
+
+
+def archive_entries(project: Project) -> list[ArchiveEntry]:
+    """Every issue with a built web page, newest first."""
     entries = []
     for month in project.months():
-        if not (project.issue_build_dir(month) / "index.html").is_file():
+        folder = project.issue_build_dir(month)
+        if not (folder / "index.html").is_file():
             continue
-        issue = (loaded or {}).get(month) or load_issue(project.issue_path(month))
-        lang = issue.language or project.config.newsletter.language
-        entries.append(
-            ArchiveEntry(
-                issue=issue,
-                url=f"{web_url}/{month}/",
-                path=f"{month}/",
-                title=month_title(month, lang),
-                published=issue_date(issue),
-            )
-        )
+        try:
+            entry = ArchiveEntry.from_json((folder / META_FILE).read_text("utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            # Built by an older version, or damaged: read the issue file instead.
+            issue = load_issue(project.issue_path(month))
+            entry = ArchiveEntry.from_issue(issue, project.config.newsletter.language)
+        entries.append(entry)
     return sorted(entries, key=lambda e: e.month, reverse=True)
 
 
@@ -127,13 +168,12 @@ def render_feed(config: Config, entries: list[ArchiveEntry]) -> str:
     _atom(author, "name", settings.sender)
     for entry in entries:
         item = _atom(feed, "entry")
-        _atom(item, "id", entry.url)
-        _atom(item, "title", entry.issue.subject)
-        _atom(item, "link", rel="alternate", type="text/html", href=entry.url)
+        _atom(item, "id", entry.url(web_url))
+        _atom(item, "title", entry.subject)
+        _atom(item, "link", rel="alternate", type="text/html", href=entry.url(web_url))
         _atom(item, "published", _stamp(entry.published))
         _atom(item, "updated", _stamp(entry.published))
-        summary = entry.issue.preheader or entry.title
-        _atom(item, "summary", summary)
+        _atom(item, "summary", entry.preheader or entry.title)
         _atom(item, "content", _entry_html(entry), type="html")
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
@@ -144,15 +184,15 @@ def _entry_html(entry: ArchiveEntry) -> str:
     from html import escape
 
     items = "".join(
-        f'<li><a href="{escape(s.url)}">{escape(s.title)}</a></li>' for s in entry.issue.stories()
+        f'<li><a href="{escape(url)}">{escape(title)}</a></li>' for title, url in entry.stories
     )
-    lead = f"<p>{escape(entry.issue.preheader)}</p>" if entry.issue.preheader else ""
+    lead = f"<p>{escape(entry.preheader)}</p>" if entry.preheader else ""
     return f"{lead}<ul>{items}</ul>"
 
 
-def build_archive(project: Project, loaded: Mapping[str, Issue] | None = None) -> list[Path]:
+def build_archive(project: Project) -> list[Path]:
     """Write build/index.html and build/feed.xml for every built issue."""
-    entries = archive_entries(project, loaded)
+    entries = archive_entries(project)
     project.build_dir.mkdir(parents=True, exist_ok=True)
     index = project.build_dir / "index.html"
     feed = project.build_dir / "feed.xml"

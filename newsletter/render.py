@@ -474,6 +474,8 @@ def render_web(env: jinja2.Environment, config: Config, issue: Issue) -> str:
 
 def build_issue(project: Project, issue: Issue, *, keep_mjml: bool = False) -> Path:
     """Render an issue into ``build/YYYY-MM/`` (email.html, email.txt, index.html)."""
+    from newsletter.archive import write_entry
+
     config = project.config
     env = project_environment(project)
     rendered = render_issue(env, config, issue)
@@ -484,6 +486,7 @@ def build_issue(project: Project, issue: Issue, *, keep_mjml: bool = False) -> P
     (out / "email.html").write_text(merge.fill(rendered.html, preview), encoding="utf-8")
     (out / "email.txt").write_text(merge.fill(rendered.text, preview), encoding="utf-8")
     (out / "index.html").write_text(web_html, encoding="utf-8")
+    write_entry(out, issue, config.newsletter.language)
     if keep_mjml:
         (out / "email.mjml").write_text(rendered.mjml, encoding="utf-8")
     return out

@@ -135,6 +135,13 @@ def _mix(a: str, b: str, weight: float) -> str:
 
 
 def build_theme(brand: Brand) -> Theme:
+    """The resolved theme; cached, since every render needs it and brands rarely change."""
+    return _build_theme(tuple(brand.model_dump().items()))
+
+
+@lru_cache(maxsize=32)
+def _build_theme(fields: tuple[tuple[str, object], ...]) -> Theme:
+    brand = Brand.model_validate(dict(fields))
     link = brand.link_color or brand.primary_color
     light = Palette(
         background=brand.background_color,

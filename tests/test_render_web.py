@@ -92,3 +92,18 @@ def test_issue_date_falls_back_to_the_newest_story() -> None:
     assert issue_date(issue).date().isoformat() == "2024-03-05"
     undated = issue.model_copy(update={"send_date": None})
     assert issue_date(undated).date().isoformat() == "2024-02-29"
+
+
+def test_archive_shows_what_was_built_without_rereading_issue_files(sample_project: Path) -> None:
+    root = two_issues(sample_project)
+    assert cli(root, "build", "all").returncode == 0
+    issue_file = root / "issues/2020-10.yaml"
+    issue_file.write_text(issue_file.read_text().replace("subject: Students", "subject: Edited"))
+    assert cli(root, "build", "2024-03").returncode == 0
+    archive = (root / "build/index.html").read_text()
+    assert "Students meet their mentors" in archive and "Edited meet" not in archive
+
+    # A page built without its archive record (an older build) is read from its issue file.
+    (root / "build/2020-10/issue.json").unlink()
+    build_archive(Project.at(root))
+    assert "Edited meet their mentors" in (root / "build/index.html").read_text()

@@ -11,7 +11,6 @@ import typer
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
 
 if TYPE_CHECKING:
-    from newsletter.models import Issue
     from newsletter.project import Project
 
 BUDGET_KB = 90
@@ -23,11 +22,11 @@ MonthOrAllArg = Annotated[
 ]
 
 
-def _build_month(proj: Project, month: str, keep_mjml: bool, loaded: dict[str, Issue]) -> None:
+def _build_month(proj: Project, month: str, keep_mjml: bool) -> None:
     from newsletter.issuefile import load_issue
     from newsletter.render import build_issue
 
-    issue = loaded[month] = load_issue(proj.require_issue(month))
+    issue = load_issue(proj.require_issue(month))
     out = build_issue(proj, issue, keep_mjml=keep_mjml)
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
@@ -41,7 +40,6 @@ def _build(project: Path, month: str, keep_mjml: bool) -> None:
     from newsletter.archive import build_archive
 
     proj = open_project(project)
-    loaded: dict[str, Issue] = {}
     if month == "all":
         from rich.progress import Progress
 
@@ -53,11 +51,11 @@ def _build(project: Path, month: str, keep_mjml: bool) -> None:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Building issues", total=len(months))
             for each in months:
-                _build_month(proj, each, keep_mjml, loaded)
+                _build_month(proj, each, keep_mjml)
                 progress.advance(task)
     else:
-        _build_month(proj, month, keep_mjml, loaded)
-    index, feed = build_archive(proj, loaded)
+        _build_month(proj, month, keep_mjml)
+    index, feed = build_archive(proj)
     console.print(f"Archive: {index} and {feed}")
 
 
