@@ -315,3 +315,22 @@ def test_staff_overrides_are_what_gets_printed(project: Project) -> None:
     for part in (rendered.html, rendered.text):
         assert "Edited title" in part and "Edited summary" in part and "Apply now" in part
         assert "Source title" not in part and "Source summary" not in part
+
+
+def test_logo_from_the_theme(tmp_path: Path) -> None:
+    root = write_project(tmp_path, [])
+    config_path = root / "newsletter.toml"
+    config_path.write_text(
+        config_path.read_text()
+        + '\n[brand]\nlogo_url = "https://news.example.org/logo.png"\nlogo_width = 160\n'
+        + "width = 640\nfont_family = \"Georgia, 'Times New Roman', serif\"\n"
+    )
+    config = load_config(config_path)
+    issue = Issue(month="2020-10", subject="S", sections=[])
+    html = render_issue(make_environment([package_templates()]), config, issue).html
+    logo = LexborHTMLParser(html).css_first('img[src="https://news.example.org/logo.png"]')
+    assert logo is not None
+    assert logo.attributes["alt"] == "Test News" and logo.attributes["width"] == "160"
+    assert "max-width:640px" in html
+    assert "font-family: Georgia, 'Times New Roman', serif" in html  # CSS, not HTML-escaped
+    assert "There is no news this month." in html
