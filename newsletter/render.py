@@ -244,6 +244,10 @@ def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]
     except jinja2.TemplateError as exc:
         where = _template_line(exc) or name
         raise RenderError(f"{where}: template error: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as exc:
+        # A custom template doing something impossible (a filter on the wrong value...).
+        where = _template_line(exc) or name
+        raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
 
 
 def _template_line(exc: BaseException) -> str | None:
@@ -253,7 +257,7 @@ def _template_line(exc: BaseException) -> str | None:
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename.endswith(".j2") or "<template>" in code.co_filename:
-            found = f"{code.co_filename}:{tb.tb_lineno}"
+            found = f"{_display_path(code.co_filename)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
 

@@ -70,6 +70,7 @@ def test_the_sample_issues_are_clean() -> None:
         ("mjml-error", "render", Level.error, ""),
         ("mjml-error", "mjml-structure", Level.error, "partials/intro.mjml.j2:3"),
         ("undefined-variable", "render", Level.error, ""),
+        ("filter-error", "render", Level.error, ""),
     ],
 )
 def test_broken_template_is_reported(
@@ -93,6 +94,10 @@ def test_messages_name_what_is_wrong(sample_project: Path) -> None:
     report = check_issue(with_templates(sample_project, "undefined-variable"), "2020-10")
     (render,) = [f for f in report.findings if f.rule == "render"]
     assert "introduction" in render.message and "intro.mjml.j2" in render.message
+
+    report = check_issue(with_templates(sample_project, "filter-error"), "2020-10")
+    (render,) = [f for f in report.findings if f.rule == "render"]
+    assert "partials/intro.mjml.j2:5: TypeError" in render.message
 
 
 def test_known_merge_tokens_are_not_placeholders() -> None:
