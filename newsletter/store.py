@@ -20,11 +20,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from newsletter.collect.dedupe import DedupeIndex, item_keys, merge, sketch
+from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
 from newsletter.models import NewsItem
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     id          TEXT PRIMARY KEY,
@@ -58,12 +58,6 @@ CREATE TABLE IF NOT EXISTS item_keys (
     key      TEXT PRIMARY KEY,
     item_id  TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS item_sketch (
-    item_id    TEXT PRIMARY KEY,
-    published  REAL NOT NULL,
-    source     TEXT NOT NULL,
-    sketch     TEXT NOT NULL
-);
 -- HTTP validators per source and URL, for conditional requests.
 CREATE TABLE IF NOT EXISTS http_validators (
     source         TEXT NOT NULL,
@@ -77,6 +71,16 @@ CREATE TABLE IF NOT EXISTS store_meta (
     value  TEXT NOT NULL
 );
 """
+
+# Near-duplicate sketches (collect/dedupe.py); rebuilt from the items when their form changes.
+SKETCH_TABLE = """
+CREATE TABLE IF NOT EXISTS item_sketch (
+    item_id    TEXT PRIMARY KEY,
+    published  REAL NOT NULL,
+    source     TEXT NOT NULL,
+    sketch     TEXT NOT NULL,
+    numbers    TEXT NOT NULL
+)"""
 
 # (etag, last_modified) per URL
 HttpValidators = dict[str, tuple[str | None, str | None]]
@@ -107,9 +111,55 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _content_key(item: NewsItem) -> str:
-    payload = item.model_dump_json(exclude={"sources"})
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _content_key(data: str) -> str:
+    """A hash of the record's JSON (sources included): equal keys, nothing to write."""
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+class _Rows:
+    """One batch's inserts, written with executemany at the end (or before a re-read)."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+        self.items: list[tuple[str, ...]] = []
+        self.keys: list[tuple[str, str]] = []
+        self.sources: list[tuple[str, str]] = []
+        self.sketches: list[tuple[str, float, str, str, str]] = []
+        self.seen: list[tuple[str, str]] = []
+        self.pending: set[str] = set()
+
+    def add(self, item: NewsItem, print_: Fingerprint) -> None:
+        data = item.model_dump_json()
+        self.items.append(
+            (item.id, item.source, item.url, _utc_iso(item.published), _content_key(data),
+             data, self.now, self.now)
+        )  # fmt: skip
+        self.pending.add(item.id)
+        self.index(item.id, item, print_)
+
+    def index(self, item_id: str, item: NewsItem, print_: Fingerprint, keys: bool = True) -> None:
+        if keys:
+            self.keys.extend((k, item_id) for k in print_.keys)
+        self.sources.extend((item_id, s) for s in item.sources)
+        self.sketches.append(
+            (item_id, item.published.timestamp(), item.source, json.dumps(print_.sketch),
+             print_.numbers)
+        )  # fmt: skip
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.items)
+        db.executemany("INSERT OR IGNORE INTO item_keys VALUES (?, ?)", self.keys)
+        db.executemany("INSERT OR IGNORE INTO item_sources VALUES (?, ?)", self.sources)
+        db.executemany(
+            "INSERT INTO item_sketch VALUES (?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET"
+            " published = excluded.published, sketch = excluded.sketch,"
+            " numbers = excluded.numbers",
+            self.sketches,
+        )
+        db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", self.seen)
+        for batch in (self.items, self.keys, self.sources, self.sketches, self.seen):
+            batch.clear()
+        self.pending.clear()
 
 
 class Store:
@@ -156,11 +206,12 @@ class Store:
         """Store one source's items and its HTTP validators, all in one transaction."""
         result = UpsertResult()
         index = self.index()
-        now = _now()
+        rows = _Rows(_now())
         try:
             self.db.execute("BEGIN IMMEDIATE")
             for item in items:
-                self._write_one(item, index, now, result)
+                self._write_one(item, index, rows, result)
+            rows.flush(self.db)
             if name is not None:
                 for url, (etag, last_modified) in (validators or {}).items():
                     self.db.execute(
@@ -184,75 +235,60 @@ class Store:
         return result
 
     def _write_one(
-        self, item: NewsItem, index: DedupeIndex, now: str, result: UpsertResult
+        self, item: NewsItem, index: DedupeIndex, rows: _Rows, result: UpsertResult
     ) -> None:
         if item.source not in item.sources:
             item = item.model_copy(update={"sources": sorted({*item.sources, item.source})})
-        keys, signature = item_keys(item), sketch(item)
-        found = index.match(item, keys, signature)
+        print_ = fingerprint(item)
+        found = index.match(item, print_)
         if found is None:
-            self.db.execute(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (item.id, item.source, item.url, _utc_iso(item.published), _content_key(item),
-                 item.model_dump_json(), now, now),
-            )  # fmt: skip
-            self._index_item(item.id, item, keys, signature)
-            index.add(item.id, item, keys, signature)
+            rows.add(item, print_)
+            index.add(item.id, item, print_)
             result.new += 1
             return
+        if found.item_id in rows.pending:
+            rows.flush(self.db)  # a repeat within this batch: its first copy must be readable
         row = self.db.execute(
             "SELECT content, data FROM items WHERE id = ?", (found.item_id,)
         ).fetchone()
         existing = NewsItem.model_validate_json(row[1])
         record = merge(existing, item)
-        key = _content_key(record)
-        new_keys = [k for k in keys if k not in index.keys]
-        if key == row[0] and record.sources == existing.sources and not new_keys:
-            self.db.execute("UPDATE items SET last_seen = ? WHERE id = ?", (now, record.id))
+        data = record.model_dump_json()
+        key = _content_key(data)
+        # Another address or guid for a known story is remembered, so it is found directly.
+        new_keys = [k for k in print_.keys if k not in index.keys]
+        rows.keys.extend((k, record.id) for k in new_keys)
+        for k in new_keys:
+            index.keys[k] = record.id
+        if key == row[0]:
+            rows.seen.append((rows.now, record.id))
             result.unchanged += 1
             return
         self.db.execute(
             "UPDATE items SET url = ?, published = ?, content = ?, data = ?, last_seen = ?"
             " WHERE id = ?",
-            (record.url, _utc_iso(record.published), key, record.model_dump_json(), now,
-             record.id),
+            (record.url, _utc_iso(record.published), key, data, rows.now, record.id),
         )  # fmt: skip
-        self._index_item(record.id, record, new_keys, sketch(record))
-        index.add(record.id, record, new_keys, sketch(record))
-        if item.source == existing.source:
-            result.updated += 1
-        elif item.source in existing.sources and key == row[0]:
-            result.unchanged += 1  # only a new address or guid for a story it carried before
-        elif item.source in existing.sources:
+        record_print = fingerprint(record)
+        rows.index(record.id, record, record_print, keys=False)
+        index.remember(
+            record.id, record.published.timestamp(), record.source, record_print.sketch,
+            record_print.numbers,
+        )  # fmt: skip
+        if item.source in existing.sources:
             result.updated += 1
         else:
             result.merged += 1
-
-    def _index_item(
-        self, item_id: str, item: NewsItem, keys: list[str], signature: tuple[int, ...]
-    ) -> None:
-        self.db.executemany(
-            "INSERT OR IGNORE INTO item_keys VALUES (?, ?)", [(k, item_id) for k in keys]
-        )
-        self.db.executemany(
-            "INSERT OR IGNORE INTO item_sources VALUES (?, ?)",
-            [(item_id, s) for s in item.sources],
-        )
-        self.db.execute(
-            "INSERT INTO item_sketch VALUES (?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET"
-            " published = excluded.published, sketch = excluded.sketch",
-            (item_id, item.published.timestamp(), item.source, json.dumps(signature)),
-        )
 
     def index(self) -> DedupeIndex:
         """The deduplication index of everything stored, loaded once per Store."""
         if self._index is None:
             index = DedupeIndex()
             index.keys = dict(self.db.execute("SELECT key, item_id FROM item_keys"))
-            for item_id, published, source, signature in self.db.execute(
-                "SELECT item_id, published, source, sketch FROM item_sketch"
+            for item_id, published, source, signature, numbers in self.db.execute(
+                "SELECT item_id, published, source, sketch, numbers FROM item_sketch"
             ):
-                index.remember(item_id, published, source, tuple(json.loads(signature)))
+                index.remember(item_id, published, source, tuple(json.loads(signature)), numbers)
             self._index = index
         return self._index
 
@@ -263,12 +299,19 @@ class Store:
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.execute("DROP TABLE IF EXISTS item_sketch")  # rebuilt from the items
+            self.db.execute(SKETCH_TABLE)
             for item_id, data in self.db.execute("SELECT id, data FROM items").fetchall():
                 try:
                     item = NewsItem.model_validate_json(data)
                 except ValidationError:
                     continue  # reported when it is read; collecting again refreshes it
-                self._index_item(item_id, item, item_keys(item), sketch(item))
+                rows = _Rows(_now())
+                rows.index(item_id, item, fingerprint(item))
+                rows.flush(self.db)
+                self.db.execute(
+                    "UPDATE items SET content = ? WHERE id = ?", (_content_key(data), item_id)
+                )
             self.db.execute(
                 "INSERT OR REPLACE INTO store_meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )

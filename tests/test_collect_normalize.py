@@ -6,7 +6,7 @@ import pytest
 
 from newsletter.collect.classify import classify
 from newsletter.collect.dates import find_date, parse_listing_date
-from newsletter.collect.dedupe import DedupeIndex, dedupe_batch, item_keys, merge, sketch
+from newsletter.collect.dedupe import DedupeIndex, dedupe_batch, fingerprint, merge
 from newsletter.collect.language import detect_language, language_code
 from newsletter.collect.normalize import (
     Draft,
@@ -191,6 +191,10 @@ def test_the_configured_language_is_the_fallback_not_the_rule() -> None:
          date(2020, 6, 26), Kind.news, None, None),
         ("Research programme", None, "Applications close Jan 10.", date(2023, 12, 15),
          Kind.call, date(2024, 1, 10), None),
+        ("Open lab", None, "Come by on 4 May 10 - 12, or read the søknadsfrist: 2. juni 2024.",
+         date(2024, 4, 2), Kind.call, date(2024, 6, 2), date(2024, 5, 4)),
+        ("Open lab", None, "Come by on 4 May 10:00–12:00 in room 3.", date(2024, 4, 2),
+         Kind.event, None, date(2024, 5, 4)),
     ],
 )  # fmt: skip
 def test_kind_and_dates(
@@ -236,20 +240,20 @@ def test_near_duplicates_from_another_source_match_but_not_far_apart_in_time() -
     )
     first = news(1, title="Improving lung and breast cancer care through AI", summary=summary)
     index = DedupeIndex()
-    index.add(first.id, first, item_keys(first), sketch(first))
+    index.add(first.id, first, fingerprint(first))
     mirror = news(
         2, source="B", sources=["B"], title="Improving lung and breast cancer care with AI",
         summary=summary + " Read more.",
     )  # fmt: skip
-    found = index.match(mirror, item_keys(mirror), sketch(mirror))
+    found = index.match(mirror, fingerprint(mirror))
     assert found is not None and (found.item_id, found.stage) == ("id1", "near")
     later = mirror.model_copy(update={"published": datetime(2026, 1, 1, tzinfo=UTC)})
-    assert index.match(later, item_keys(later), sketch(later)) is None
+    assert index.match(later, fingerprint(later)) is None
     other = news(
         3, source="B", sources=["B"], title="A different story entirely",
         summary="Nothing in common with the first one at all, not one phrase.",
     )  # fmt: skip
-    assert index.match(other, item_keys(other), sketch(other)) is None
+    assert index.match(other, fingerprint(other)) is None
 
 
 def test_merge_keeps_the_first_sources_content_and_fills_gaps() -> None:

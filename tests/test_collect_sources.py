@@ -343,3 +343,40 @@ def test_atom_rss1_and_rss091_feeds(tmp_path: Path, http_server: LocalServer) ->
     old = stories["Forskningsrådet støtter kreftforskning på Radiumhospitalet"]
     assert old.language == "no" and "bivirkninger" in old.summary
     assert old.sources == ["Mislabelled", "Old"]  # one story, whichever way it was decoded
+
+
+def feed_items(body: bytes, *, fast: bool) -> list[dict[str, object]]:
+    from newsletter.collect.feed import parse_feed
+    from newsletter.collect.fetch import Fetched
+    from newsletter.collect.normalize import SkippedItem, build_item
+
+    fetched = Fetched(
+        body, "https://feeds.example.org/feed/", {"content-type": "application/rss+xml"}
+    )
+    parsed = parse_feed(fetched, source="S", fast=fast)
+    items = []
+    for draft in parsed.drafts:
+        try:
+            items.append(
+                build_item(draft, source="S", base=parsed.base, language=None).model_dump()
+            )
+        except SkippedItem as exc:
+            items.append({"skipped": str(exc)})
+    return items
+
+
+def test_the_fast_rss_reader_and_feedparser_agree() -> None:
+    import xml.etree.ElementTree as ET
+
+    from benchmarks.collect import feed as benchmark_feed
+    from newsletter.collect.feed import rss2_entries
+
+    for body in (
+        (SOURCES / "cluster/feed.xml").read_bytes(),
+        (FIXTURES / "feeds/mixed-months.xml").read_bytes(),
+        (FIXTURES / "feeds/hostile.xml").read_bytes(),
+        benchmark_feed(3, items=5),
+    ):
+        assert rss2_entries(ET.fromstring(body)) is not None  # the fast path reads it
+        fast, reference = feed_items(body, fast=True), feed_items(body, fast=False)
+        assert fast and fast == reference

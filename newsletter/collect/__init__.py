@@ -13,8 +13,9 @@ Source kinds: ``feed`` (feed.py), ``page`` (page.py), ``wordpress`` (wordpress.p
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,10 +289,23 @@ def collect(
             max_workers=max(1, min(config.collect.concurrency, len(sources))),
             thread_name_prefix="collect",
         )
+        # Results are stored in the order of newsletter.toml (so which source is a story's
+        # first does not depend on timing), and only a few sources run ahead of the writer,
+        # so a run over hundreds of sources holds a bounded number of items in memory.
+        queue = iter(sources)
+        running: deque[Future[Loaded]] = deque()
+
+        def submit_next() -> None:
+            source = next(queue, None)
+            if source is not None:
+                running.append(pool.submit(work, source, fetcher))
+
         try:
-            futures = [pool.submit(work, source, fetcher) for source in sources]
-            for future in futures:
-                loaded = future.result()
+            for _ in range(config.collect.concurrency * 2):
+                submit_next()
+            while running:
+                loaded = running.popleft().result()
+                submit_next()
                 if loaded.unexpected is not None and raise_unexpected:
                     raise loaded.unexpected
                 entry = _write(loaded, store)

@@ -3,8 +3,10 @@
 1. the same guid (a URL-shaped guid is global; an opaque one only within its source),
 2. the same canonical URL (tracking parameters, fragment and ``www.`` already removed),
 3. the same normalised title and summary (a content hash),
-4. nearly the same title and summary: a bottom-k MinHash sketch of word 3-shingles,
-   compared only with stories from other sources published within a month.
+4. nearly the same title and summary: a MinHash sketch of word 3-shingles (one hash per
+   shingle, spread over BINS bins, the minimum of each bin kept), found through LSH bands
+   and compared only with stories from other sources published within a month whose
+   titles carry the same numbers ("2024 awards" and "2026 awards" are two stories).
 
 The index lives in memory for one collect run (the store loads it once and keeps it in
 step with what it writes), so matching 10,000 items costs milliseconds, not queries.
@@ -22,13 +24,15 @@ from datetime import timedelta
 
 from newsletter.models import NewsItem
 
-SKETCH_SIZE = 32  # hashes kept per story
-LSH_KEYS = 6  # of which the smallest are looked up to find candidates
+BINS = 24  # minimum hashes kept per story (one per bin)
+BAND = 3  # bins per LSH band: 8 bands find a pair at similarity 0.6 with p ≈ 0.86
 NEAR_DUPLICATE = 0.6  # estimated Jaccard similarity of the shingle sets (same press release)
+EMPTY = -1  # a bin no shingle fell into (short texts)
 WINDOW = timedelta(days=31)  # stories further apart in time are different stories
 MIN_HASH_TEXT = 40  # shorter title+summary text is too generic to prove anything
 
 _WORD_RE = re.compile(r"\w+")
+_NUMBER_RE = re.compile(r"\d+")
 
 
 def normal_words(text: str) -> list[str]:
@@ -40,17 +44,8 @@ def guid_key(item: NewsItem) -> str | None:
     if not guid:
         return None
     if guid.startswith(("http://", "https://")):
-        from newsletter.collect.normalize import canonical_url
-
-        return f"g:{canonical_url(guid) or guid}"
+        return f"g:{guid}"
     return f"g:{item.source}\x1f{guid}"
-
-
-def content_key(item: NewsItem) -> str | None:
-    text = " ".join(normal_words(item.title)) + "|" + " ".join(normal_words(item.summary))
-    if len(text) < MIN_HASH_TEXT:
-        return None
-    return "h:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def url_key(url: str) -> str:
@@ -59,31 +54,62 @@ def url_key(url: str) -> str:
     return f"u:{rest.removeprefix('www.')}"
 
 
-def item_keys(item: NewsItem) -> list[str]:
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything deduplication compares, computed once per item."""
+
+    keys: list[str]  # u: canonical URL, g: guid, h: content hash
+    sketch: tuple[int, ...]
+    numbers: str  # the numbers in the title, in order
+
+
+def fingerprint(item: NewsItem) -> Fingerprint:
+    title_words, summary_words = normal_words(item.title), normal_words(item.summary)
     keys = [url_key(item.url)]
-    for key in (guid_key(item), content_key(item)):
-        if key:
-            keys.append(key)
-    return keys
+    guid = guid_key(item)
+    if guid:
+        keys.append(guid)
+    text = " ".join(title_words) + "|" + " ".join(summary_words)
+    if len(text) >= MIN_HASH_TEXT:
+        keys.append("h:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest())
+    numbers = " ".join(_NUMBER_RE.findall(f"{item.kicker or ''} {item.title}"))
+    return Fingerprint(keys, sketch(title_words + summary_words), numbers)
 
 
-def sketch(item: NewsItem) -> tuple[int, ...]:
-    """The SKETCH_SIZE smallest hashes of the story's word 3-shingles."""
-    words = normal_words(f"{item.title} {item.summary}")
+def sketch(words: list[str]) -> tuple[int, ...]:
+    """One-permutation MinHash of word 3-shingles: the minimum hash per bin."""
     if len(words) < 3:
         shingles = set(words)
     else:
         shingles = {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
-    return tuple(sorted({zlib.crc32(s.encode()) for s in shingles})[:SKETCH_SIZE])
+    mins = [EMPTY] * BINS
+    for shingle in shingles:
+        value = zlib.crc32(shingle.encode())
+        slot, rest = value % BINS, value // BINS
+        if mins[slot] == EMPTY or rest < mins[slot]:
+            mins[slot] = rest
+    return tuple(mins)
 
 
 def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Estimated Jaccard similarity of two bottom-k sketches."""
-    if not a or not b:
-        return 0.0
-    union = sorted(set(a) | set(b))[: min(SKETCH_SIZE, len(set(a) | set(b)))]
-    both = set(a) & set(b)
-    return sum(1 for h in union if h in both) / len(union)
+    """Estimated Jaccard similarity: equal bins among the bins either story filled."""
+    filled = same = 0
+    for x, y in zip(a, b, strict=False):
+        if x == EMPTY and y == EMPTY:
+            continue
+        filled += 1
+        same += x == y
+    return same / filled if filled else 0.0
+
+
+def bands(signature: tuple[int, ...], numbers: str) -> list[int]:
+    """LSH keys: each full band of bins, with the title's numbers (which must match anyway)."""
+    keys = []
+    for start in range(0, len(signature) - BAND + 1, BAND):
+        rows = signature[start : start + BAND]
+        if EMPTY not in rows:
+            keys.append(hash((start, rows, numbers)))
+    return keys
 
 
 @dataclass
@@ -93,6 +119,7 @@ class Known:
     published: float
     source: str
     sketch: tuple[int, ...]
+    numbers: str
 
 
 @dataclass(frozen=True)
@@ -107,21 +134,27 @@ class DedupeIndex:
         self.known: dict[str, Known] = {}
         self._lsh: dict[int, set[str]] = defaultdict(set)
 
-    def add(
-        self, item_id: str, item: NewsItem, keys: list[str], signature: tuple[int, ...]
-    ) -> None:
-        for key in keys:
+    def add(self, item_id: str, item: NewsItem, print_: Fingerprint) -> None:
+        for key in print_.keys:
             self.keys.setdefault(key, item_id)
-        self.remember(item_id, item.published.timestamp(), item.source, signature)
+        self.remember(
+            item_id, item.published.timestamp(), item.source, print_.sketch, print_.numbers
+        )
 
     def remember(
-        self, item_id: str, published: float, source: str, signature: tuple[int, ...]
+        self,
+        item_id: str,
+        published: float,
+        source: str,
+        signature: tuple[int, ...],
+        numbers: str,
     ) -> None:
-        self.known[item_id] = Known(published, source, signature)
-        for h in signature[:LSH_KEYS]:
-            self._lsh[h].add(item_id)
+        self.known[item_id] = Known(published, source, signature, numbers)
+        for key in bands(signature, numbers):
+            self._lsh[key].add(item_id)
 
-    def match(self, item: NewsItem, keys: list[str], signature: tuple[int, ...]) -> Match | None:
+    def match(self, item: NewsItem, print_: Fingerprint) -> Match | None:
+        keys, signature, numbers = print_.keys, print_.sketch, print_.numbers
         guid = next((k for k in keys if k.startswith("g:")), None)
         if guid and guid in self.keys:
             return Match(self.keys[guid], "guid")
@@ -139,11 +172,13 @@ class DedupeIndex:
             if known is None or abs(known.published - published) <= window:
                 return Match(found, "hash")
         best, best_score = None, NEAR_DUPLICATE
-        candidates = set().union(*(self._lsh.get(h, ()) for h in signature[:LSH_KEYS]))
+        candidates = set().union(*(self._lsh.get(k, ()) for k in bands(signature, numbers)))
         for candidate in candidates:
             known = self.known[candidate]
             if known.source == item.source or abs(known.published - published) > window:
                 continue  # a source does not repeat its own story under another address
+            if known.numbers != numbers:
+                continue
             score = similarity(signature, known.sketch)
             if score >= best_score:
                 best, best_score = candidate, score
@@ -173,18 +208,21 @@ def merge(existing: NewsItem, incoming: NewsItem) -> NewsItem:
 
 
 def dedupe_batch(items: list[NewsItem]) -> tuple[list[NewsItem], int]:
-    """Merge the repeats within one source's batch (a feed listing a story twice)."""
-    index = DedupeIndex()
+    """Merge the repeats within one source's batch (a feed listing a story twice).
+
+    Only exact repeats (the same id, address or guid): a source does not publish its own
+    story twice under different words, and the store does the full matching anyway.
+    """
+    owner: dict[str, str] = {}
     kept: dict[str, NewsItem] = {}
     repeats = 0
     for item in items:
-        keys, signature = item_keys(item), sketch(item)
-        found = index.match(item, keys, signature)
-        if found is not None and found.stage != "near":
-            kept[found.item_id] = merge(kept[found.item_id], item.model_copy(
-                update={"id": found.item_id}))  # fmt: skip
+        keys = [f"i:{item.id}", url_key(item.url), guid_key(item) or ""]
+        found = next((owner[k] for k in keys if k in owner), None)
+        if found is not None:
+            kept[found] = merge(kept[found], item.model_copy(update={"id": found}))
             repeats += 1
             continue
         kept[item.id] = item
-        index.add(item.id, item, keys, signature)
+        owner.update((k, item.id) for k in keys if k)
     return list(kept.values()), repeats

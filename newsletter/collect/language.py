@@ -29,7 +29,8 @@ _NORWEGIAN = (
 )
 ENGLISH = frozenset(_ENGLISH.split())
 NORWEGIAN = frozenset(_NORWEGIAN.split())
-_WORD_RE = re.compile(r"[a-zæøåäöéèêóòôü]+", re.IGNORECASE)
+_WORD_RE = re.compile(r"[a-zæøåäöéèêóòôü]+")
+_PRONOUN_RE = re.compile(r"(?<![A-Za-z])I(?![A-Za-z])")
 MIN_HITS = 3
 MAJORITY = 0.7
 NORWEGIAN_CODES = {"no", "nb", "nn"}
@@ -37,15 +38,10 @@ NORWEGIAN_CODES = {"no", "nb", "nn"}
 
 def detect_language(text: str) -> str | None:
     """'en', 'no', or None when the text is too short or too mixed to tell."""
-    english = norwegian = 0
-    for raw in _WORD_RE.findall(text):
-        if raw == "I":
-            continue  # the English pronoun, not the Norwegian preposition "i"
-        word = raw.lower()
-        if word in ENGLISH:
-            english += 1
-        elif word in NORWEGIAN:
-            norwegian += 1
+    words = _WORD_RE.findall(text.lower())
+    english = sum(1 for word in words if word in ENGLISH)
+    # "I" is the English pronoun, not the Norwegian preposition "i".
+    norwegian = sum(1 for word in words if word in NORWEGIAN) - len(_PRONOUN_RE.findall(text))
     total = english + norwegian
     if total < MIN_HITS:
         return None
