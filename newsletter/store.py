@@ -24,7 +24,7 @@ from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, mer
 from newsletter.errors import StoreError
 from newsletter.models import NewsItem
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     id          TEXT PRIMARY KEY,

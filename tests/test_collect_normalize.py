@@ -34,6 +34,11 @@ PUBLISHED = datetime(2024, 3, 1, 12, tzinfo=UTC)
         ("data:text/html,hi", None, None),
         ("mailto:a@example.org", None, None),
         ("https://exa mple.org/", None, None),
+        ("https://example.org/a/b.html", None, "https://example.org/a/b.html"),
+        ("https://Example.org/a", None, "https://example.org/a"),
+        ("https://example.org", None, "https://example.org/"),
+        ("https://example.org./a/", None, "https://example.org/a/"),
+        ("https://user@example.org/a/", None, "https://example.org/a/"),
     ],
 )  # fmt: skip
 def test_canonical_url(raw: str, base: str | None, expected: str | None) -> None:

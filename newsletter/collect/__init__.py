@@ -12,10 +12,12 @@ Source kinds: ``feed`` (feed.py), ``page`` (page.py), ``wordpress`` (wordpress.p
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,9 +96,14 @@ class SourceRun:
         known: HttpValidators,
         *,
         refresh: bool = False,
+        cpu: AbstractContextManager[object] | None = None,
     ) -> None:
         self.source = source
         self.fetcher = fetcher
+        # Held while parsing and normalising. Those are CPU work that the GIL runs one at a
+        # time anyway; letting one thread at a time do it, while the others wait on the
+        # network, avoids the cost of threads fighting over the GIL.
+        self.cpu = cpu or nullcontext()
         self.known = {} if refresh else known
         self.validators: HttpValidators = {}
         self.moved_to: str | None = None
@@ -153,10 +160,12 @@ def _parse(source: Source, root: Path, run: SourceRun, limit: int) -> Parsed | N
     if source.kind == "feed":
         from newsletter.collect.feed import parse_feed
 
-        return parse_feed(fetched, source=source.name)
+        with run.cpu:
+            return parse_feed(fetched, source=source.name)
     from newsletter.collect.page import follow_articles, parse_page
 
-    parsed = parse_page(fetched, source=source)
+    with run.cpu:
+        parsed = parse_page(fetched, source=source)
     if source.follow_links:
         follow_articles(parsed, lambda url: run.fetch(url, conditional=False), limit)
     return parsed
@@ -170,6 +179,7 @@ def load_source(
     known: HttpValidators | None = None,
     refresh: bool = False,
     settings: CollectSettings | None = None,
+    cpu: AbstractContextManager[object] | None = None,
 ) -> Loaded:
     """Fetch, parse and normalise one source. Never raises for a bad source: the result
     carries the error (``unexpected`` holds a crash, which would be a bug)."""
@@ -179,7 +189,7 @@ def load_source(
     started = time.monotonic()
     settings = settings or fetcher.settings
     limit = source.max_items or settings.max_items
-    run = SourceRun(source, fetcher, known or {}, refresh=refresh)
+    run = SourceRun(source, fetcher, known or {}, refresh=refresh, cpu=cpu)
     loaded = Loaded(source)
     try:
         parsed = _parse(source, root, run, limit)
@@ -192,15 +202,16 @@ def load_source(
             if len(drafts) > limit:
                 loaded.notices.append(f"kept the newest {limit} of {len(drafts)} items (max_items)")
                 drafts = sorted(drafts, key=lambda d: d.published or _NEVER, reverse=True)[:limit]
-            for draft in drafts:
-                try:
-                    loaded.items.append(
-                        build_item(draft, source=source.name, base=parsed.base,
-                                   language=source.language)
-                    )  # fmt: skip
-                except SkippedItem as exc:
-                    loaded.skipped.append(str(exc))
-            loaded.items, repeats = dedupe_batch(loaded.items)
+            with run.cpu:
+                for draft in drafts:
+                    try:
+                        loaded.items.append(
+                            build_item(draft, source=source.name, base=parsed.base,
+                                       language=source.language)
+                        )  # fmt: skip
+                    except SkippedItem as exc:
+                        loaded.skipped.append(str(exc))
+                loaded.items, repeats = dedupe_batch(loaded.items)
             if repeats:
                 loaded.notices.append(f"{repeats} item(s) repeated within the source, kept once")
         loaded.validators = run.validators
@@ -273,12 +284,13 @@ def collect(
     known = {s.name: store.validators(s.name) for s in sources}
     report = CollectReport()
     started = time.monotonic()
+    cpu = threading.Lock()
 
     def work(source: Source, fetcher: Fetcher) -> Loaded:
         if on_start:
             on_start(source.name)
         loaded = load_source(
-            source, project.root, fetcher, known=known[source.name], refresh=refresh
+            source, project.root, fetcher, known=known[source.name], refresh=refresh, cpu=cpu
         )
         if on_loaded:
             on_loaded(source.name, loaded.error is None)
@@ -308,7 +320,8 @@ def collect(
                 submit_next()
                 if loaded.unexpected is not None and raise_unexpected:
                     raise loaded.unexpected
-                entry = _write(loaded, store)
+                with cpu:  # storing is CPU work too
+                    entry = _write(loaded, store)
                 report.sources.append(entry)
                 if on_source:
                     on_source(entry)

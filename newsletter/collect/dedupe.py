@@ -77,14 +77,21 @@ def fingerprint(item: NewsItem) -> Fingerprint:
 
 
 def sketch(words: list[str]) -> tuple[int, ...]:
-    """One-permutation MinHash of word 3-shingles: the minimum hash per bin."""
-    if len(words) < 3:
-        shingles = set(words)
+    """One-permutation MinHash of word 3-shingles: the minimum hash per bin.
+
+    A shingle's hash combines its three words' CRC-32s (stable across runs, unlike
+    Python's ``hash``), so each word is hashed once, not once per shingle.
+    """
+    codes = [zlib.crc32(word.encode()) for word in words]
+    if len(codes) < 3:
+        values = set(codes)
     else:
-        shingles = {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+        values = {
+            (a * 0x9E3779B1 ^ b * 0x85EBCA77 ^ c) & 0xFFFFFFFF
+            for a, b, c in zip(codes, codes[1:], codes[2:], strict=False)
+        }
     mins = [EMPTY] * BINS
-    for shingle in shingles:
-        value = zlib.crc32(shingle.encode())
+    for value in values:
         slot, rest = value % BINS, value // BINS
         if mins[slot] == EMPTY or rest < mins[slot]:
             mins[slot] = rest

@@ -36,6 +36,8 @@ _CREDIT_RE = re.compile(
     r"[(\[]?\b(?:photo|foto|photograph|photos|image|illustration|ill\.|credit|kilde)\s*:\s*",
     re.IGNORECASE,
 )
+# An absolute http(s) URL with a lower-case host, no port, query, fragment or space.
+_CANONICAL_RE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[\w.~%!$&'()*+,;=:@/-]*\Z")
 _CREDIT_WORDS = ("photo", "foto", "image", "illustration", "ill.", "credit", "kilde")
 _FILENAME_RE = re.compile(r"^[\w\-. ]+\.(?:jpe?g|png|gif|webp|svg|avif)$", re.IGNORECASE)
 _ATTR_VALUE_RE = re.compile(r'="([^"]*)"')
@@ -86,6 +88,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     answers without it) and is ignored only when comparing stories (dedupe.url_key).
     """
     url = url.strip()
+    if _CANONICAL_RE.match(url):
+        return url  # already canonical (the common case), without parsing it
     if base and not url.startswith(("https://", "http://")):
         url = urljoin(base, url)
     try:
@@ -110,9 +114,14 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
+def plain_text(raw: str) -> str:
+    """``html_to_text``, skipped when there is no markup or entity to remove (the usual case)."""
+    return html_to_text(raw) if "<" in raw or "&" in raw else one_line(raw)
+
+
 def clean_title(raw: str) -> str:
     """Titles arrive as text or HTML; either way keep only the words, on one line."""
-    return html_to_text(raw)[:TITLE_LIMIT]
+    return plain_text(raw)[:TITLE_LIMIT]
 
 
 def split_kicker(title: str) -> tuple[str | None, str]:
@@ -124,7 +133,7 @@ def split_kicker(title: str) -> tuple[str | None, str]:
 
 
 def make_summary(summary_html: str, body_html: str = "") -> str:
-    text = html_to_text(summary_html) or html_to_text(body_html)
+    text = plain_text(summary_html) or html_to_text(body_html)
     return summarize(text, SUMMARY_LIMIT)
 
 
@@ -167,7 +176,9 @@ def detection_text(html: str, limit: int = 1500) -> str:
     Never shown to anyone (summaries use sanitize.html_to_text); cheaper on long bodies.
     """
     text = _BLOCKS_RE.sub(" ", html[: limit + limit // 2])
-    text = unescape(_ANY_TAG_RE.sub(" ", text))
+    text = _ANY_TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = unescape(text)
     return " ".join(text.split())[:limit]
 
 
@@ -189,7 +200,7 @@ def make_image(draft: Draft, base: str | None, title: str) -> Image | None:
     url = canonical_url(draft.image_url, base) if draft.image_url else None
     if not url:
         return None
-    caption = html_to_text(draft.image_caption or "")
+    caption = plain_text(draft.image_caption or "")
     caption, credit = split_credit(caption)
     alt_attr, alt_credit = split_credit(one_line(draft.image_alt or ""))
     credit = credit or alt_credit or (one_line(draft.image_credit) if draft.image_credit else None)
