@@ -178,13 +178,9 @@ class Fetcher:
                         f"{source}: HTTP {status} {response.reason_phrase} from {url}",
                         hint=_status_hint(status),
                     )
-                moved = next(
-                    (str(r.headers.get("location", "")) for r in response.history
-                     if r.status_code in (301, 308)),
-                    None,
-                )  # fmt: skip
                 final = str(response.url)
-                moved_to = final if moved is not None and final != url else None
+                permanent = any(r.status_code in (301, 308) for r in response.history)
+                moved_to = final if permanent and final != url else None
                 found = Validators(
                     response.headers.get("etag"), response.headers.get("last-modified")
                 )

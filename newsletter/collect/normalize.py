@@ -32,13 +32,12 @@ _LANGUAGE_SAMPLE = 1000
 # letters (not "12:30", not "https://"), is the institute's kicker separator. "Call: UiO …"
 # has a space after its colon and stays one title.
 _KICKER_RE = re.compile(r"^(?P<kicker>[^:]{2,120}?[^\s:\d/]):(?=[^\s:/\d])(?P<title>.{3,})$")
-_CREDIT_RE = re.compile(
-    r"[(\[]?\b(?:photo|foto|photograph|photos|image|illustration|ill\.|credit|kilde)\s*:\s*",
-    re.IGNORECASE,
-)
 # An absolute http(s) URL with a lower-case host, no port, query, fragment or space.
 _CANONICAL_RE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[\w.~%!$&'()*+,;=:@/-]*\Z")
-_CREDIT_WORDS = ("photo", "foto", "image", "illustration", "ill.", "credit", "kilde")
+# Labels that start a photo credit: "Photo: …", "(Foto: …)".
+_CREDIT_WORDS = frozenset(
+    {"photo", "photos", "photograph", "foto", "image", "illustration", "ill.", "credit", "kilde"}
+)
 _FILENAME_RE = re.compile(r"^[\w\-. ]+\.(?:jpe?g|png|gif|webp|svg|avif)$", re.IGNORECASE)
 _ATTR_VALUE_RE = re.compile(r'="([^"]*)"')
 _BLOCKS_RE = re.compile(r"<(script|style|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
@@ -170,7 +169,7 @@ def absolute_links(cleaned: str, base: str | None) -> str:
     return _ATTR_VALUE_RE.sub(absolute, cleaned)
 
 
-def detection_text(html: str, limit: int = 1500) -> str:
+def detection_text(html: str, limit: int = 1200) -> str:
     """Rough plain text of the start of an HTML body, for language and kind detection only.
 
     Never shown to anyone (summaries use sanitize.html_to_text); cheaper on long bodies.
@@ -183,14 +182,20 @@ def detection_text(html: str, limit: int = 1500) -> str:
 
 
 def split_credit(caption: str) -> tuple[str, str | None]:
-    """``"Kjetil Taskén … Photo: Oslo University Hospital"`` → (caption, "Photo: …")."""
-    lowered = caption.lower()
-    if ":" not in caption or not any(word in lowered for word in _CREDIT_WORDS):
-        return caption.strip(), None  # (the regex is slow to scan; most captions have none)
-    matches = list(_CREDIT_RE.finditer(caption))
-    if not matches:
+    """``"Kjetil Taskén … Photo: Oslo University Hospital"`` → (caption, "Photo: …").
+
+    The credit starts at the last "Photo:"-like label (found from the colons, which are few).
+    """
+    start = None
+    colon = caption.find(":")
+    while colon != -1:
+        head = caption[:colon].rstrip()
+        token = head.rsplit(None, 1)[-1] if head else ""
+        if token.lstrip("([").lower() in _CREDIT_WORDS:
+            start = len(head) - len(token)
+        colon = caption.find(":", colon + 1)
+    if start is None:
         return caption.strip(), None
-    start = matches[-1].start()
     credit = caption[start:].strip().lstrip("([").rstrip(")]").strip().rstrip(".").strip()
     rest = caption[:start].strip().rstrip("([").strip()
     return rest, credit or None
@@ -240,7 +245,10 @@ def build_item(draft: Draft, *, source: str, base: str | None, language: str | N
         kind = found.kind
         deadline = draft.deadline or found.deadline
         event_date = draft.event_date or found.event_date
-    guid = one_line(draft.guid)[:500] if draft.guid else None
+    guid = draft.guid.strip() if draft.guid else None
+    if guid and not guid.isprintable():
+        guid = one_line(guid)
+    guid = guid[:500] if guid else None
     try:
         item = NewsItem(
             id=item_id(url),
