@@ -132,11 +132,14 @@ def _print_report(report: CollectReport) -> None:
                 console.print(f"  {line}", highlight=False)
             if len(lines) > 20:
                 console.print(f"  … and {len(lines) - 20} more", highlight=False)
-    stored = sum(e.new + e.updated + e.merged for e in report.sources)
+    totals = {
+        label: sum(getattr(e, label) for e in report.sources)
+        for label in ("new", "updated", "merged")
+    }
     failed = len(report.failed)
     console.print(
-        f"{len(report.sources)} source(s) in {report.seconds:.1f} s: {stored} stor"
-        f"{'y' if stored == 1 else 'ies'} written"
+        f"{len(report.sources)} source(s) in {report.seconds:.1f} s: "
+        + ", ".join(f"{count} {label}" for label, count in totals.items())
         + (f", [red]{failed} failed[/]" if failed else ""),
         highlight=False,
     )
