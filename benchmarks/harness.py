@@ -479,6 +479,11 @@ def run_workload(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            except BaseException:
+                # Ctrl-C reaches only this process (the workload has its own session).
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
         elapsed = time.perf_counter() - start
         log_text = log_path.read_text(errors="replace")
         if proc.returncode == -signal.SIGKILL and not result_path.exists():
