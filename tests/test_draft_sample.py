@@ -61,3 +61,30 @@ def test_the_committed_march_issue_is_what_the_draft_keeps(sample: Project) -> N
     result = draft(sample, "2024-03")
     assert not result.changed and path.read_text() == committed
     assert result.report is not None and result.report.problems == []
+
+
+def test_since_widens_the_window_for_a_first_issue_after_a_break(sample: Project) -> None:
+    import subprocess
+    import sys
+
+    sample.issue_path("2024-03").unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "draft", "2024-03", "--send-date", "2024-03-10",
+         "--since", "2024-02-15", "--project", str(sample.root)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    issue = load_issue(sample.issue_path("2024-03"))
+    published = {s.published.date() for s in issue.stories() if s.published}
+    assert min(published) >= date(2024, 2, 15)
+    assert any(d < date(2024, 3, 1) for d in published)  # February's news is in now
+    titles = " ".join(s.title for s in issue.stories())
+    assert "Growth House" in titles and "nominate" not in titles.lower()
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "newsletter", "draft", "2024-03", "--force", "--send-date",
+         "2024-03-10", "--since", "2024-04-01", "--project", str(sample.root)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "after the send date" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from newsletter.issuefile import IssueReport
 
 
-def _send_date(value: str | None) -> date | None:
+def _date_option(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
@@ -23,7 +23,7 @@ def _send_date(value: str | None) -> date | None:
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date; write it as YYYY-MM-DD, for example 2024-03-10",
-            param_hint="--send-date",
+            param_hint=option,
         ) from None
 
 
@@ -38,6 +38,15 @@ def draft(
             metavar="YYYY-MM-DD",
             help="When the issue goes out: calls and events closed by then are left out "
             "(default: the one in the file, else [draft] send_day of the next month).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="YYYY-MM-DD",
+            help="Take news published from this day on (default: the month, or since the "
+            "previous issue went out). Useful for a first issue or after a break.",
         ),
     ] = None,
     max_stories: Annotated[
@@ -59,9 +68,12 @@ def draft(
     """
     from newsletter.editor import draft as run_draft
 
-    when = _send_date(send_date)
+    when = _date_option(send_date, "--send-date")
+    start = _date_option(since, "--since")
     proj = open_project(project)
-    result = run_draft(proj, month, send_date=when, max_stories=max_stories, force=force)
+    result = run_draft(
+        proj, month, send_date=when, since=start, max_stories=max_stories, force=force
+    )
     if explain:
         _print_explain(result)
     _print_result(result)

@@ -137,6 +137,7 @@ def draft(
     month: str,
     *,
     send_date: date | None = None,
+    since: date | None = None,
     max_stories: int | None = None,
     force: bool = False,
 ) -> DraftResult:
@@ -150,7 +151,7 @@ def draft(
 
     history = read_history(project.issues_dir, month, config.draft)
     warnings += history.warnings
-    window = issue_window(month, config.draft, send_date, history.previous)
+    window = issue_window(month, config.draft, send_date, history.previous, since)
     with Store(project.store_path) as store:
         selection = select_stories(
             config, store, window, max_stories=max_stories, used=history.used

@@ -59,8 +59,12 @@ def issue_window(
     settings: DraftSettings,
     send_date: date,
     previous: tuple[str, date] | None = None,
+    since: date | None = None,
 ) -> Window:
-    """The window of ``month``'s issue, sent on ``send_date``; ``previous`` is (month, sent)."""
+    """The window of ``month``'s issue, sent on ``send_date``; ``previous`` is (month, sent).
+
+    ``since`` is the editor's explicit start: it wins over the month and the previous issue.
+    """
     start, end = month_window(month)
     if send_date < start.date():
         raise ProjectError(
@@ -68,7 +72,14 @@ def issue_window(
             hint=f"pass --send-date on or after {start.date()}",
         )
     moved_by = None
-    if settings.window == "since-last-issue" and previous and previous[1] < start.date():
+    if since is not None:
+        if since > send_date:
+            raise ProjectError(
+                f"--since {since} is after the send date {send_date}",
+                hint="choose a start on or before the day the issue goes out",
+            )
+        start = _midnight(since)
+    elif settings.window == "since-last-issue" and previous and previous[1] < start.date():
         start, moved_by = _midnight(previous[1]), previous[0]
     # Stories published after the issue went out belong to the next one.
     end = min(end, _midnight(send_date + timedelta(days=1)))
