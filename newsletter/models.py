@@ -20,8 +20,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
+    WrapValidator,
     field_validator,
 )
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from newsletter.sanitize import clean_html
 
@@ -53,7 +56,19 @@ def check_month(value: str) -> str:
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 SingleLine = Annotated[str, AfterValidator(check_single_line)]
 Month = Annotated[str, AfterValidator(check_month)]
-SafeHtml = Annotated[str, AfterValidator(clean_html)]
+# Validation context for records read back from the project's own store: their HTML was
+# sanitised when they were written, so reading them does not pay for nh3 again.
+STORED = {"stored": True}
+
+
+def _safe_html(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str:
+    text: str = handler(value)
+    if info.context and info.context.get("stored"):
+        return text
+    return clean_html(text)
+
+
+SafeHtml = Annotated[str, WrapValidator(_safe_html)]
 
 
 class Kind(StrEnum):

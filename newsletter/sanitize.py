@@ -35,18 +35,21 @@ _CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"”’)]?\s")
 
 
+# Built once: nh3.clean() with keyword arguments rebuilds the allow-list on every call.
+_CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=URL_SCHEMES,
+    link_rel="noopener noreferrer",
+    strip_comments=True,
+)
+
+
 def clean_html(fragment: str) -> str:
     """Sanitise an HTML fragment to the email-safe allow-list."""
     if not fragment:
         return ""
-    return nh3.clean(
-        _CTRL_RE.sub("", fragment),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    ).strip()
+    return _CLEANER.clean(_CTRL_RE.sub("", fragment)).strip()
 
 
 def html_to_text(fragment: str) -> str:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
-from newsletter.models import NewsItem
+from newsletter.models import STORED, NewsItem
 
 SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
 SCHEMA = """
@@ -251,7 +251,7 @@ class Store:
         row = self.db.execute(
             "SELECT content, data FROM items WHERE id = ?", (found.item_id,)
         ).fetchone()
-        existing = NewsItem.model_validate_json(row[1])
+        existing = NewsItem.model_validate_json(row[1], context=STORED)
         record = merge(existing, item)
         data = record.model_dump_json()
         key = _content_key(data)
@@ -303,7 +303,7 @@ class Store:
             self.db.execute(SKETCH_TABLE)
             for item_id, data in self.db.execute("SELECT id, data FROM items").fetchall():
                 try:
-                    item = NewsItem.model_validate_json(data)
+                    item = NewsItem.model_validate_json(data, context=STORED)
                 except ValidationError:
                     continue  # reported when it is read; collecting again refreshes it
                 rows = _Rows(_now())
@@ -360,7 +360,7 @@ class Store:
         sql = f"SELECT id, data FROM items {where} ORDER BY published DESC, id"
         for item_id, data in self.db.execute(sql, params).fetchall():
             try:
-                yield NewsItem.model_validate_json(data)
+                yield NewsItem.model_validate_json(data, context=STORED)
             except ValidationError as exc:
                 raise StoreError(
                     f"{self.path}: stored item {item_id} no longer validates: {exc}",
@@ -369,7 +369,7 @@ class Store:
 
     def get(self, item_id: str) -> NewsItem | None:
         row = self.db.execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
-        return NewsItem.model_validate_json(row[0]) if row else None
+        return NewsItem.model_validate_json(row[0], context=STORED) if row else None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
