@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 from benchmarks.harness import ROOT, Row, make_row, peak_rss_mb, repeats, traced_peak_mb
@@ -123,7 +124,7 @@ def run(quick: bool) -> list[Row]:
             wall, cpu, size_bytes = ours(size)  # one run: the sizes themselves are the repeats
         measured[size] = (wall, cpu, size_bytes, peak_rss_mb())
     # Python allocations during a run (tracemalloc): per call, so sizes can be compared.
-    traced = {size: traced_peak_mb(lambda s=size: ours(s))[1] for size in sizes[:1]}
+    traced = {size: traced_peak_mb(partial(ours, size))[1] for size in sizes[:1]}
     per_message = baseline_per_message(sample)
 
     rows = []

@@ -10,7 +10,8 @@ both inline).
 Rows:
 - cold process: ``newsletter build`` (Jinja2 + MJML + CSS inlining + plain text + web page
   + archive and feed) against ``mjml email.mjml -o out.html`` (MJML only), each a fresh
-  process. Target: at least 1.5x faster, while doing more.
+  process. Target (the performance issue's): at least 20x faster. It is missed: a cold
+  Python process cannot import what a build needs in 26 ms (see benchmarks/README.md).
 - warm, in process: ``render_issue`` (HTML and text) once the templates are compiled, which
   is what the live preview does on every edit. Target: under 5 ms. There is no Python API
   for official MJML, so the baseline of this row is the MJML CLI's cold process; the note
@@ -49,7 +50,7 @@ MONTH = "2024-03"
 CACHE = ROOT / "benchmarks" / ".cache"
 MJML_BIN = CACHE / "node_modules" / ".bin" / "mjml"
 NPM_TIMEOUT_S = 600.0
-COLD_TARGET = ">= 1.5x"
+COLD_TARGET = ">= 20x"
 WARM_TARGET = "< 5 ms"
 WARM_CALLS_QUICK = 50
 WARM_CALLS_FULL = 400
