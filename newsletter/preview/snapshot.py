@@ -67,7 +67,7 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
     Jinja notices an edited template by itself, but not a new file that now overrides one.
     """
     from newsletter import merge
-    from newsletter.checks import check_issue
+    from newsletter.checks import check_rendered
     from newsletter.issuefile import load_issue
     from newsletter.project import Project
     from newsletter.render import project_environment, render_issue
@@ -77,10 +77,10 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
     issue = load_issue(project.require_issue(month))
     env = project_environment(project)
     if reload_templates and env.cache is not None:
-        env.cache.clear()  # the same environment renders for check_issue below
+        env.cache.clear()
     rendered = render_issue(env, config, issue)
     values = merge.preview_values(config)
-    report = check_issue(project, month)
+    report = check_rendered(config, issue, rendered)  # the same render, checked once
     return Snapshot(
         month=issue.month,
         sender=config.newsletter.sender,
