@@ -157,6 +157,13 @@ class CollectSettings(Strict):
     per_host: int = Field(default=2, ge=1, le=16, description="Parallel requests per host.")
     concurrency: int = Field(default=8, ge=1, le=64, description="Sources fetched at once.")
     max_items: int = Field(default=500, ge=1, description="Newest items kept per source.")
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Processes that parse web feeds (at most one per CPU core); 0 or 1 parse "
+        "in-process; unset: one per core when there are several web feeds.",
+    )
     user_agent: SingleLine | None = None
 
 

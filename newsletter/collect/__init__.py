@@ -29,6 +29,7 @@ from newsletter.errors import CollectError, NewsletterError
 if TYPE_CHECKING:
     from newsletter.collect.fetch import Fetched, Fetcher
     from newsletter.collect.normalize import Parsed
+    from newsletter.collect.parallel import FeedPool
     from newsletter.models import NewsItem
     from newsletter.project import Project
     from newsletter.store import HttpValidators, Store
@@ -86,6 +87,39 @@ class Loaded:
     seconds: float = 0.0
 
 
+@dataclass
+class Built:
+    """One source's normalised items and what to tell the user about them."""
+
+    items: list[NewsItem] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def build(parsed: Parsed, source: Source, limit: int) -> Built:
+    """Normalise a source's drafts (the newest ``limit``) and merge its own repeats."""
+    from newsletter.collect.dedupe import dedupe_batch
+    from newsletter.collect.normalize import SkippedItem, build_item
+
+    built = Built(notices=list(parsed.notices), problems=list(parsed.problems))
+    drafts = parsed.drafts
+    if len(drafts) > limit:
+        built.notices.append(f"kept the newest {limit} of {len(drafts)} items (max_items)")
+        drafts = sorted(drafts, key=lambda d: d.published or _NEVER, reverse=True)[:limit]
+    for draft in drafts:
+        try:
+            built.items.append(
+                build_item(draft, source=source.name, base=parsed.base, language=source.language)
+            )
+        except SkippedItem as exc:
+            built.skipped.append(str(exc))
+    built.items, repeats = dedupe_batch(built.items)
+    if repeats:
+        built.notices.append(f"{repeats} item(s) repeated within the source, kept once")
+    return built
+
+
 class SourceRun:
     """One source's view of the shared fetcher: its timeout, validators and redirects."""
 
@@ -97,8 +131,10 @@ class SourceRun:
         *,
         refresh: bool = False,
         cpu: AbstractContextManager[object] | None = None,
+        pool: FeedPool | None = None,
     ) -> None:
         self.source = source
+        self.pool = pool  # parses web feeds in worker processes, when set
         self.fetcher = fetcher
         # Held while parsing and normalising. Those are CPU work that the GIL runs one at a
         # time anyway; letting one thread at a time do it, while the others wait on the
@@ -131,8 +167,9 @@ class SourceRun:
         return read_local(path, source=self.source.name, max_bytes=self.fetcher.max_bytes)
 
 
-def _parse(source: Source, root: Path, run: SourceRun, limit: int) -> Parsed | None:
-    """The source's raw drafts; None when the server says nothing changed (304)."""
+def _parse(source: Source, root: Path, run: SourceRun, limit: int) -> Parsed | Built | None:
+    """The source's raw drafts, or its items when a worker process built them; None when
+    the server says nothing changed (304)."""
     try:
         location = source.location(root)
     except ValueError as exc:
@@ -160,6 +197,8 @@ def _parse(source: Source, root: Path, run: SourceRun, limit: int) -> Parsed | N
     if source.kind == "feed":
         from newsletter.collect.feed import parse_feed
 
+        if run.pool is not None and not isinstance(location, Path):
+            return run.pool.parse(fetched, source, limit)
         with run.cpu:
             return parse_feed(fetched, source=source.name)
     from newsletter.collect.page import follow_articles, parse_page
@@ -180,40 +219,27 @@ def load_source(
     refresh: bool = False,
     settings: CollectSettings | None = None,
     cpu: AbstractContextManager[object] | None = None,
+    pool: FeedPool | None = None,
 ) -> Loaded:
     """Fetch, parse and normalise one source. Never raises for a bad source: the result
     carries the error (``unexpected`` holds a crash, which would be a bug)."""
-    from newsletter.collect.dedupe import dedupe_batch
-    from newsletter.collect.normalize import SkippedItem, build_item
-
     started = time.monotonic()
     settings = settings or fetcher.settings
     limit = source.max_items or settings.max_items
-    run = SourceRun(source, fetcher, known or {}, refresh=refresh, cpu=cpu)
+    run = SourceRun(source, fetcher, known or {}, refresh=refresh, cpu=cpu, pool=pool)
     loaded = Loaded(source)
     try:
         parsed = _parse(source, root, run, limit)
         if parsed is None:
             loaded.not_modified = True
         else:
+            if not isinstance(parsed, Built):
+                with run.cpu:
+                    parsed = build(parsed, source, limit)
+            loaded.items = parsed.items
             loaded.notices.extend(parsed.notices)
             loaded.problems.extend(parsed.problems)
-            drafts = parsed.drafts
-            if len(drafts) > limit:
-                loaded.notices.append(f"kept the newest {limit} of {len(drafts)} items (max_items)")
-                drafts = sorted(drafts, key=lambda d: d.published or _NEVER, reverse=True)[:limit]
-            with run.cpu:
-                for draft in drafts:
-                    try:
-                        loaded.items.append(
-                            build_item(draft, source=source.name, base=parsed.base,
-                                       language=source.language)
-                        )  # fmt: skip
-                    except SkippedItem as exc:
-                        loaded.skipped.append(str(exc))
-                loaded.items, repeats = dedupe_batch(loaded.items)
-            if repeats:
-                loaded.notices.append(f"{repeats} item(s) repeated within the source, kept once")
+            loaded.skipped.extend(parsed.skipped)
         loaded.validators = run.validators
     except NewsletterError as exc:
         loaded.error = exc
@@ -278,6 +304,7 @@ def collect(
     ``on_source`` as each one is stored.
     """
     from newsletter.collect.fetch import Fetcher
+    from newsletter.collect.parallel import FeedPool, pool_size
 
     config = project.config
     sources = [config.source(name) for name in only] if only else list(config.sources)
@@ -285,13 +312,17 @@ def collect(
     report = CollectReport()
     started = time.monotonic()
     cpu = threading.Lock()
+    web_feeds = sum(1 for s in sources if s.kind == "feed" and s.is_remote)
+    workers = pool_size(config.collect, web_feeds)
+    feed_pool = FeedPool(workers) if workers else None
 
     def work(source: Source, fetcher: Fetcher) -> Loaded:
         if on_start:
             on_start(source.name)
         loaded = load_source(
-            source, project.root, fetcher, known=known[source.name], refresh=refresh, cpu=cpu
-        )
+            source, project.root, fetcher, known=known[source.name], refresh=refresh, cpu=cpu,
+            pool=feed_pool,
+        )  # fmt: skip
         if on_loaded:
             on_loaded(source.name, loaded.error is None)
         return loaded
@@ -327,5 +358,7 @@ def collect(
                     on_source(entry)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if feed_pool is not None:
+                feed_pool.close()
     report.seconds = time.monotonic() - started
     return report
