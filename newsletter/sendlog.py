@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from newsletter.errors import StoreError
+from newsletter.sqlitedb import Database
 
 Status = Literal["sending", "sent", "failed", "deferred"]
 
@@ -75,19 +76,10 @@ class Outcome:
     message_id: str | None = None
 
 
-class SendLog:
+class SendLog(Database):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = connect(path, SCHEMA)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> SendLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def statuses(self, issue: str) -> dict[str, Status]:
         rows = self.db.execute(

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
 from newsletter.models import STORED, NewsItem
+from newsletter.sqlitedb import Database
 
 SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
 SCHEMA = """
@@ -162,7 +163,7 @@ class _Rows:
         self.pending.clear()
 
 
-class Store:
+class Store(Database):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._index: DedupeIndex | None = None
@@ -179,15 +180,6 @@ class Store:
                 f"{path}: cannot open the store: {exc}",
                 hint="check the folder is writable; delete the file to start a fresh store",
             ) from exc
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- writing ---------------------------------------------------------------------------
 

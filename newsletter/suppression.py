@@ -17,6 +17,7 @@ from typing import Literal, get_args
 from newsletter.audience import Rejection, check_address
 from newsletter.errors import ProjectError
 from newsletter.sendlog import connect
+from newsletter.sqlitedb import Database
 
 Reason = Literal["unsubscribed", "bounced", "complained", "manual"]
 REASONS: tuple[str, ...] = get_args(Reason)
@@ -46,18 +47,9 @@ class AddResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-class SuppressionList:
+class SuppressionList(Database):
     def __init__(self, path: Path) -> None:
         self.db = connect(path, SCHEMA)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> SuppressionList:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def emails(self) -> frozenset[str]:
         return frozenset(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
