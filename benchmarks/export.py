@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from benchmarks.harness import ROOT, Row, make_row, peak_rss_mb, repeats, traced_peak_mb
 
 if TYPE_CHECKING:
-    from newsletter.audience import Recipient
+    from newsletter.deliver.audience import Recipient
     from newsletter.project import Project
 
 MONTH = "2020-10"
@@ -46,7 +46,7 @@ WARMUP = 200
 
 
 def recipients(count: int) -> Iterator[Recipient]:
-    from newsletter.audience import Recipient
+    from newsletter.deliver.audience import Recipient
 
     for i in range(count):
         yield Recipient(
@@ -66,8 +66,8 @@ def _project() -> Project:
 
 def ours(count: int) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, bytes) to write ``count`` personal messages."""
-    from newsletter.export import prepare
-    from newsletter.merge import Personalizer
+    from newsletter.deliver.export import prepare
+    from newsletter.deliver.merge import Personalizer
 
     project = _project()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -83,9 +83,9 @@ def ours(count: int) -> tuple[float, float, int]:
 
 def baseline_per_message(sample: int) -> float:
     """Seconds per message when every recipient gets a full render and an EmailMessage."""
-    from newsletter import merge
+    from newsletter.deliver import merge
+    from newsletter.deliver.message import build_message
     from newsletter.issuefile import load_issue
-    from newsletter.message import build_message
     from newsletter.render import project_environment, render_issue
 
     project = _project()

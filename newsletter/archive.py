@@ -1,6 +1,6 @@
 """The web archive: ``build/index.html`` lists every built issue; ``build/feed.xml`` is its feed.
 
-Each issue's own page (``build/YYYY-MM/index.html``) is written by ``render.build_issue``;
+Each issue's own page (``build/YYYY-MM/index.html``) is written by ``build.build_month``;
 the archive lists the issues that have one, newest first, so after ``newsletter build all``
 it lists every issue.
 """
@@ -17,8 +17,8 @@ from newsletter.config import Config
 from newsletter.issuefile import load_issue
 from newsletter.models import Issue
 from newsletter.project import Project
-from newsletter.textfmt import labels_for, month_title, text_direction
-from newsletter.theme import build_theme
+from newsletter.render.textfmt import labels_for, month_title, text_direction
+from newsletter.render.theme import build_theme
 
 ARCHIVE_TEMPLATE = "web/archive.html.j2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -115,7 +115,7 @@ def archive_entries(project: Project) -> list[ArchiveEntry]:
 
 
 def render_archive(project: Project, entries: list[ArchiveEntry]) -> str:
-    from newsletter.render import _render_template, project_environment
+    from newsletter.render import project_environment, render_template
 
     config = project.config
     theme = build_theme(config.brand)
@@ -136,7 +136,7 @@ def render_archive(project: Project, entries: list[ArchiveEntry]) -> str:
             "subscribe": config.newsletter.subscribe_url or f"{web_url}/",
         },
     }
-    return _render_template(project_environment(project), ARCHIVE_TEMPLATE, context)
+    return render_template(project_environment(project), ARCHIVE_TEMPLATE, context)
 
 
 def _atom(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.audience import Audience, load_audience
+from newsletter.deliver.audience import Audience, load_audience
 from newsletter.errors import ProjectError
 from tests.conftest import FIXTURES
 

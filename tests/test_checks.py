@@ -101,7 +101,7 @@ def test_messages_name_what_is_wrong(sample_project: Path) -> None:
 
 
 def test_known_merge_tokens_are_not_placeholders() -> None:
-    from newsletter import merge
+    from newsletter.deliver import merge
 
     report = CheckReport("2020-10")
     tokens = "".join(merge.token(name) for name in merge.FIELDS)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from newsletter.checks import check_issue, link_targets
-from newsletter.linkcheck import check_links
+from newsletter.checks.links import check_links
 from newsletter.project import Project
 from tests.conftest import LocalServer, Response, write_project
 

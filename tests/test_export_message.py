@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import merge
-from newsletter.audience import Recipient
+from newsletter.deliver import merge
+from newsletter.deliver.audience import Recipient
+from newsletter.deliver.export import prepare
+from newsletter.deliver.message import MessageTemplate, build_message
 from newsletter.errors import ConfigError, ExportError
-from newsletter.export import prepare
-from newsletter.message import MessageTemplate, build_message
 from newsletter.project import Project
 
 SECRET = b"s" * 32

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from newsletter import merge
-from newsletter.audience import Recipient
+from newsletter.deliver import merge
+from newsletter.deliver.audience import Recipient
+from newsletter.deliver.export import Prepared, export_issue, prepare
 from newsletter.errors import ConfigError, ExportError
-from newsletter.export import Prepared, export_issue, prepare
 from newsletter.project import Project
-from newsletter.suppression import SuppressionList
+from newsletter.store.suppression import SuppressionList
 from tests.conftest import FIXTURES, REPO
 from tests.test_send_smtp import without_tables
 
@@ -562,7 +562,7 @@ def test_ses_template_and_bulk_requests_of_50(
 
 
 def test_ses_keeps_literal_braces_and_escapes_html_values(tmp_path: Path) -> None:
-    from newsletter.export.ses import SesIssue
+    from newsletter.deliver.export.ses import SesIssue
 
     project = Project.at(REPO)
     issue = prepare(project, "2020-10").issue.model_copy(update={"subject": "Maths {{ 7*7 }}"})

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import merge
+from newsletter.build import render_month
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
-from newsletter.render import project_environment, render_issue, render_web
 from tests.conftest import GOLDEN, REPO, assert_golden
 
 SAMPLE_MONTHS = Project.at(REPO).months()
@@ -33,13 +32,11 @@ def strip_volatile(text: str) -> str:
 def test_issue_matches_golden(name: str, path: Path, update_golden: bool) -> None:
     project = Project.at(REPO)
     issue = load_issue(path)
-    env = project_environment(project)
-    rendered = render_issue(env, project.config, issue)
-    values = merge.preview_values(project.config)
+    done = render_month(project, issue.month, issue=issue, web=True)
     for filename, content in (
-        ("email.html", merge.fill(rendered.html, values)),
-        ("email.txt", merge.fill(rendered.text, values)),
-        ("index.html", render_web(env, project.config, issue)),
+        ("email.html", done.preview_html),
+        ("email.txt", done.preview_text),
+        ("index.html", done.web or ""),
     ):
         assert_golden(f"{name}/{filename}", strip_volatile(content), update_golden)
 

@@ -126,9 +126,10 @@ def test_hostile_text_is_literal_everywhere(tmp_path: Path) -> None:
     from selectolax.lexbor import LexborHTMLParser
 
     from newsletter.archive import build_archive
+    from newsletter.build import build_month
     from newsletter.issuefile import save_issue
     from newsletter.project import Project
-    from newsletter.render import build_issue, project_environment, render_web
+    from newsletter.render import project_environment, render_web
 
     root = write_project(tmp_path / "p", [])
     project = Project.at(root)
@@ -148,7 +149,7 @@ def test_hostile_text_is_literal_everywhere(tmp_path: Path) -> None:
 
     (root / "issues").mkdir()
     save_issue(issue, project.issue_path("2020-10"))
-    build_issue(project, issue)
+    build_month(project, "2020-10")
     index, feed_path = build_archive(project)
     assert_harmless(index.read_text())
     feed = feedparser.parse(feed_path.read_bytes())

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from newsletter import merge
 from newsletter.checks import nested_at_rule
 from newsletter.config import load_config
+from newsletter.deliver import merge
 from newsletter.errors import ConfigError, RenderError
 from newsletter.issuefile import load_issue
 from newsletter.models import Image, Issue, Kind, Section, Story
@@ -22,8 +22,8 @@ from newsletter.render import (
     project_environment,
     render_issue,
 )
-from newsletter.textfmt import add_utm, markdown_text
-from newsletter.theme import build_theme, contrast_ratio, relative_luminance
+from newsletter.render.textfmt import add_utm, markdown_text
+from newsletter.render.theme import build_theme, contrast_ratio, relative_luminance
 from tests.conftest import GOLDEN, REPO, write_project
 
 FULL_ISSUE = GOLDEN / "issues" / "2024-03.yaml"
@@ -272,7 +272,7 @@ def test_contrast_math() -> None:
 
 
 def test_theme_palettes_pass_contrast(project: Project) -> None:
-    from newsletter.theme import contrast_pairs
+    from newsletter.render.theme import contrast_pairs
 
     failing = [p for p in contrast_pairs(build_theme(project.config.brand)) if not p.ok]
     assert failing == []

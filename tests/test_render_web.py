@@ -9,9 +9,9 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from newsletter.archive import build_archive, issue_date
+from newsletter.build import build_month
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
-from newsletter.render import build_issue
 from tests.conftest import GOLDEN
 
 
@@ -66,7 +66,7 @@ def test_archive_lists_only_built_issues(sample_project: Path) -> None:
 
 def test_web_version_has_no_personal_links(sample_project: Path) -> None:
     project = Project.at(sample_project)
-    out = build_issue(project, load_issue(project.issue_path("2020-10")))
+    out = build_month(project, "2020-10")
     web = (out / "index.html").read_text()
     email = (out / "email.html").read_text()
     tree = LexborHTMLParser(web)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import merge
-from newsletter.sendlog import SendLog
+from newsletter.deliver import merge
+from newsletter.store.sendlog import SendLog
 from tests.conftest import FIXTURES, REPO
 from tests.test_send_smtp import SmtpServer, audience, make_project
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from newsletter.sendlog import Outcome, SendLog
+from newsletter.store.sendlog import Outcome, SendLog
 
 
 def test_a_claim_is_taken_once_even_by_two_processes_at_the_same_time(tmp_path: Path) -> None:

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from newsletter import merge
+from newsletter.deliver import merge
+from newsletter.deliver.send import make_transport, plan_send, run_send
 from newsletter.errors import SendError
-from newsletter.send import make_transport, plan_send, run_send
-from newsletter.sendlog import SendLog
+from newsletter.store.sendlog import SendLog
 from tests.conftest import REPO
 from tests.test_send_smtp import audience, free_port, make_project
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
+from newsletter.deliver.send import make_transport, plan_send, run_send, send_proof
+from newsletter.deliver.send.smtp import SmtpTransport, resolve
 from newsletter.errors import ConfigError, SendError
 from newsletter.project import Project
-from newsletter.send import make_transport, plan_send, run_send, send_proof
-from newsletter.send.smtp import SmtpTransport, resolve
-from newsletter.sendlog import SendLog
+from newsletter.store.sendlog import SendLog
 from tests.conftest import REPO
 
 SECRET = "smtp-test-secret-0123456789"
@@ -493,7 +493,7 @@ def test_tls_and_login(
 def test_proofs_go_to_staff_only_and_are_not_logged(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
-    from newsletter.export import prepare
+    from newsletter.deliver.export import prepare
 
     project = make_project(tmp_path / "p", smtp_server.port)
     prepared = prepare(project, "2020-10").as_proof()

@@ -33,10 +33,10 @@ from newsletter.project import Project
 
 if TYPE_CHECKING:
     from newsletter.config import Config
-    from newsletter.mjml_lint import MjmlProblem
     from newsletter.models import Issue
     from newsletter.render import Rendered
-    from newsletter.theme import Theme
+    from newsletter.render.lint import MjmlProblem
+    from newsletter.render.theme import Theme
 
 __all__ = [
     "ALT_MAX",
@@ -77,7 +77,7 @@ def check_mjml(report: CheckReport, problems: Iterable[MjmlProblem]) -> None:
 
 def check_theme(report: CheckReport, theme: Theme) -> None:
     """Contrast of every colour pair the templates use (WCAG relative luminance)."""
-    from newsletter.theme import contrast_pairs
+    from newsletter.render.theme import contrast_pairs
 
     for pair in contrast_pairs(theme):
         if pair.ok:
@@ -109,9 +109,9 @@ def check_issue_file(report: CheckReport, issue: Issue) -> None:
 
 def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:
     """Every rule on an issue that has been rendered already (``render_issue(strict=False)``)."""
-    from newsletter import merge
+    from newsletter.deliver import merge
     from newsletter.render import issue_context
-    from newsletter.theme import build_theme
+    from newsletter.render.theme import build_theme
 
     report = CheckReport(issue.month)
     check_mjml(report, rendered.problems)
@@ -145,15 +145,16 @@ def check_issue(
     ``links`` also requests every link and image (``progress(done, total)`` reports on it).
     A template or MJML error becomes a "render" finding rather than an exception.
     """
-    from newsletter.render import project_environment, render_issue, render_mjml
-    from newsletter.theme import build_theme
+    from newsletter.build import render_month
+    from newsletter.render import project_environment, render_mjml
+    from newsletter.render.theme import build_theme
 
     issue = load_issue(project.require_issue(month))
     config = project.config
-    env = project_environment(project)
     try:
-        rendered = render_issue(env, config, issue, strict=False)
+        done = render_month(project, month, issue=issue, strict=False)
     except RenderError as exc:
+        env = project_environment(project)
         report = CheckReport(issue.month)
         with contextlib.suppress(RenderError):  # a template error leaves no MJML to check
             check_mjml(report, render_mjml(env, config, issue)[1])
@@ -161,13 +162,11 @@ def check_issue(
         check_theme(report, build_theme(config.brand))
         check_issue_file(report, issue)
         return report
-    report = check_rendered(config, issue, rendered)
+    report = check_rendered(config, issue, done.email)
     if links:
-        from newsletter import merge
-        from newsletter.linkcheck import check_links
+        from newsletter.checks.links import check_links
 
-        html = merge.fill(rendered.html, merge.preview_values(config))
-        for result in check_links(link_targets(html), progress=progress):
+        for result in check_links(link_targets(done.preview_html), progress=progress):
             if not result.ok:
                 report.add(Level.error, "link-dead", result.reason, result.url)
     return report

@@ -26,7 +26,7 @@ def check_placeholders(
     report: CheckReport, text: str, where: str, known_tokens: Iterable[str] = ()
 ) -> None:
     """Leftover template syntax or merge tags a provider would print, or choke on."""
-    from newsletter import merge
+    from newsletter.deliver import merge
 
     known = {f"%%{name}%%" for name in (*merge.FIELDS, *known_tokens)}
     seen: set[str] = set()

@@ -23,11 +23,9 @@ MonthOrAllArg = Annotated[
 
 
 def _build_month(proj: Project, month: str, keep_mjml: bool) -> None:
-    from newsletter.issuefile import load_issue
-    from newsletter.render import build_issue
+    from newsletter.build import build_month
 
-    issue = load_issue(proj.require_issue(month))
-    out = build_issue(proj, issue, keep_mjml=keep_mjml)
+    out = build_month(proj, month, keep_mjml=keep_mjml)
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
     console.print(

@@ -11,10 +11,10 @@ import typer
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, err_console, open_project
 
 if TYPE_CHECKING:
-    from newsletter.audience import AudienceReport, Rejection
+    from newsletter.deliver.audience import AudienceReport, Rejection
+    from newsletter.deliver.send import Plan, SendReport, Transport
     from newsletter.project import Project
-    from newsletter.send import Plan, SendReport, Transport
-    from newsletter.suppression import AddResult
+    from newsletter.store.suppression import AddResult
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -109,7 +109,7 @@ def export(
 
     Example: newsletter export 2020-10 --to sendgrid --audience subscribers.csv --out out/
     """
-    from newsletter.export import export_issue
+    from newsletter.deliver.export import export_issue
 
     result = export_issue(open_project(project), month, to.value, out, audience)
     if result.audience is not None:
@@ -196,7 +196,7 @@ def send(
 
     Example: newsletter send 2020-10 --via smtp --audience subscribers.csv --rate 5/s
     """
-    from newsletter.send import make_transport, parse_rate, plan_send
+    from newsletter.deliver.send import make_transport, parse_rate, plan_send
 
     proj = open_project(project)
     per_second = parse_rate(rate) if rate is not None else proj.config.send.rate
@@ -226,7 +226,7 @@ def send(
             console.print(f"  uncertain: {_show(email)}")
     transport = make_transport(plan.prepared, via.value, smtp_host=smtp_host, smtp_port=smtp_port)
     if dry_run:
-        from newsletter.send import dry_run as build_all
+        from newsletter.deliver.send import dry_run as build_all
 
         count = build_all(plan, transport)
         console.print(
@@ -265,7 +265,7 @@ def _run_with_progress(plan: Plan, transport: Transport, rate: float | None) -> 
         TimeRemainingColumn,
     )
 
-    from newsletter.send import run_send
+    from newsletter.deliver.send import run_send
 
     stop = {"requested": False}
 
@@ -295,8 +295,8 @@ def _run_with_progress(plan: Plan, transport: Transport, rate: float | None) -> 
 def _send_proof(
     proj: Project, month: str, via: Via, to: list[str], host: str | None, port: int | None
 ) -> None:
-    from newsletter.export import prepare
-    from newsletter.send import make_transport, send_proof
+    from newsletter.deliver.export import prepare
+    from newsletter.deliver.send import make_transport, send_proof
 
     prepared = prepare(proj, month).as_proof()
     transport = make_transport(prepared, via.value, smtp_host=host, smtp_port=port)
@@ -331,7 +331,7 @@ def suppress_add(
 
     Example: newsletter suppress add ann@example.org bob@example.com --reason bounced
     """
-    from newsletter.suppression import SuppressionList
+    from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
     with SuppressionList(proj.store_path) as suppressions:
@@ -349,7 +349,7 @@ def suppress_import(
 
     Example: newsletter suppress import unsubscribed.csv --reason unsubscribed
     """
-    from newsletter.suppression import SuppressionList
+    from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
     with SuppressionList(proj.store_path) as suppressions:
@@ -366,7 +366,7 @@ def suppress_list(
 
     Example: newsletter suppress list --format csv > suppressed.csv
     """
-    from newsletter.suppression import SuppressionList
+    from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
     with SuppressionList(proj.store_path) as suppressions:
@@ -399,7 +399,7 @@ def suppress_remove(
 
     Example: newsletter suppress remove ann@example.org
     """
-    from newsletter.suppression import SuppressionList
+    from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
     with SuppressionList(proj.store_path) as suppressions:

@@ -66,28 +66,21 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
     when the issue cannot be built. ``reload_templates`` forgets compiled templates first:
     Jinja notices an edited template by itself, but not a new file that now overrides one.
     """
-    from newsletter import merge
+    from newsletter.build import render_month
     from newsletter.checks import check_rendered
-    from newsletter.issuefile import load_issue
     from newsletter.project import Project
-    from newsletter.render import project_environment, render_issue
 
     project = Project.at(root)  # a new Project re-reads newsletter.toml
-    config = project.config
-    issue = load_issue(project.require_issue(month))
-    env = project_environment(project)
-    if reload_templates and env.cache is not None:
-        env.cache.clear()
-    rendered = render_issue(env, config, issue)
-    values = merge.preview_values(config)
-    report = check_rendered(config, issue, rendered)  # the same render, checked once
+    done = render_month(project, month, reload_templates=reload_templates)
+    issue, config = done.issue, done.config
+    report = check_rendered(config, issue, done.email)  # the same render, checked once
     return Snapshot(
         month=issue.month,
         sender=config.newsletter.sender,
         subject=issue.subject,
         preheader=issue.preheader,
-        html=merge.fill(rendered.html, values),
-        text=merge.fill(rendered.text, values),
+        html=done.preview_html,
+        text=done.preview_text,
         report=report,
         taken_at=datetime.now(),
     )

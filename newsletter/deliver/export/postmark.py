@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from newsletter import merge
-from newsletter.export import ExportContext, Request, common_headers, sender
-from newsletter.message import to_header
+from newsletter.deliver import merge
+from newsletter.deliver.export import ExportContext, Request, common_headers, sender
+from newsletter.deliver.message import to_header
 
 URL = "https://api.postmarkapp.com/email/batch"
 MAX_MESSAGES = 500

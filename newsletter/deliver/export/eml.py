@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 
-from newsletter import merge
+from newsletter.deliver import merge
+from newsletter.deliver.export import ExportContext, ExportResult
+from newsletter.deliver.message import build_message
 from newsletter.errors import ExportError
-from newsletter.export import ExportContext, ExportResult
-from newsletter.message import build_message
 
 
 def write(ctx: ExportContext) -> ExportResult:

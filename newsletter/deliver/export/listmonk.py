@@ -17,8 +17,8 @@ import io
 import json
 from collections.abc import Iterator
 
-from newsletter.export import ExportContext, Request, common_headers, sender, server_side
-from newsletter.message import to_header
+from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.message import to_header
 
 
 def _protect(content: str, html: bool) -> str:

@@ -25,15 +25,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
+from newsletter.deliver.send import Outgoing
 from newsletter.errors import ConfigError, SendError
-from newsletter.send import Outgoing
-from newsletter.sendlog import Outcome
+from newsletter.store.sendlog import Outcome
 
 if TYPE_CHECKING:
-    from newsletter.audience import Recipient
     from newsletter.config import SmtpSettings
-    from newsletter.merge import Personal
-    from newsletter.message import MessageTemplate
+    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.merge import Personal
+    from newsletter.deliver.message import MessageTemplate
 
 ENV = "NEWSLETTER_SMTP_"
 Security = Literal["starttls", "ssl", "none"]

@@ -25,7 +25,7 @@ from newsletter.config import Config
 from newsletter.errors import ConfigError
 
 if TYPE_CHECKING:
-    from newsletter.audience import Recipient
+    from newsletter.deliver.audience import Recipient
 
 # Fields every recipient has; an audience's extra CSV columns add custom ones.
 FIELDS = ("unsubscribe_url", "name", "email", "language")

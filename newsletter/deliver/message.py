@@ -22,8 +22,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
 from newsletter.config import Config
+from newsletter.deliver.merge import TOKEN_RE, Personal
 from newsletter.errors import ExportError
-from newsletter.merge import TOKEN_RE, Personal
 from newsletter.models import Issue
 
 # Python folds long headers before the first word, which some parsers read back with a leading

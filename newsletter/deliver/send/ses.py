@@ -14,15 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from newsletter.deliver.export.ses import MAX_ENTRIES, SesIssue
+from newsletter.deliver.send import Outgoing
 from newsletter.errors import SendError
-from newsletter.export.ses import MAX_ENTRIES, SesIssue
-from newsletter.send import Outgoing
-from newsletter.sendlog import Outcome
+from newsletter.store.sendlog import Outcome
 
 if TYPE_CHECKING:
-    from newsletter.audience import Recipient
-    from newsletter.export import Prepared
-    from newsletter.merge import Personal
+    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.export import Prepared
+    from newsletter.deliver.merge import Personal
 
 THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException",
              "Throttling", "ServiceUnavailable", "InternalFailure"}  # fmt: skip

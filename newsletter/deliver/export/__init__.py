@@ -20,14 +20,14 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsletter import merge
+from newsletter.deliver import merge
 from newsletter.errors import ExportError
 from newsletter.project import Project
 
 if TYPE_CHECKING:
-    from newsletter.audience import Audience, AudienceReport, Recipient
     from newsletter.config import Config
-    from newsletter.message import MessageTemplate
+    from newsletter.deliver.audience import Audience, AudienceReport, Recipient
+    from newsletter.deliver.message import MessageTemplate
     from newsletter.models import Issue
 
 PROVIDERS = ("brevo", "eml", "listmonk", "mailchimp", "mailgun", "postmark", "sendgrid", "ses")
@@ -54,7 +54,7 @@ class Prepared:
 
     @property
     def subject(self) -> str:
-        from newsletter.message import PROOF_PREFIX
+        from newsletter.deliver.message import PROOF_PREFIX
 
         return (PROOF_PREFIX if self.proof else "") + self.issue.subject
 
@@ -62,7 +62,7 @@ class Prepared:
         return Prepared(self.project, self.issue, self.html, self.text, proof=True)
 
     def message_template(self) -> MessageTemplate:
-        from newsletter.message import MessageTemplate
+        from newsletter.deliver.message import MessageTemplate
 
         return MessageTemplate(
             self.config, self.issue, html=self.html, text=self.text, proof=self.proof
@@ -71,12 +71,10 @@ class Prepared:
 
 def prepare(project: Project, month: str) -> Prepared:
     """Load and render the issue once (Jinja2 + MJML); the result is filled per recipient."""
-    from newsletter.issuefile import load_issue
-    from newsletter.render import project_environment, render_issue
+    from newsletter.build import render_month
 
-    issue = load_issue(project.require_issue(month))
-    rendered = render_issue(project_environment(project), project.config, issue)
-    return Prepared(project, issue, rendered.html, rendered.text)
+    done = render_month(project, month)
+    return Prepared(project, done.issue, done.email.html, done.email.text)
 
 
 @dataclass
@@ -229,7 +227,7 @@ def sender(config: Config) -> tuple[str, str]:
 
 def common_headers(config: Config) -> dict[str, str]:
     """Headers every copy carries; the provider adds Date and Message-ID itself."""
-    from newsletter.message import list_id
+    from newsletter.deliver.message import list_id
 
     web = config.newsletter.web_url.rstrip("/")
     return {
@@ -249,7 +247,7 @@ def providers() -> list[str]:
 def _module(provider: str) -> Any:
     import importlib
 
-    return importlib.import_module(f"newsletter.export.{provider}")
+    return importlib.import_module(f"newsletter.deliver.export.{provider}")
 
 
 def export_issue(
@@ -263,8 +261,8 @@ def export_issue(
     prepared = prepare(project, month)  # validates the issue before anything is written
     reader = None
     if audience is not None:
-        from newsletter.audience import Audience
-        from newsletter.suppression import SuppressionList
+        from newsletter.deliver.audience import Audience
+        from newsletter.store.suppression import SuppressionList
 
         with SuppressionList(project.store_path) as suppressions:
             suppressed = suppressions.emails()

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from newsletter.deliver.merge import FIELD_NAME_RE, HTML_SUFFIX
 from newsletter.errors import ProjectError
-from newsletter.merge import FIELD_NAME_RE, HTML_SUFFIX
 
 RESERVED = ("email", "name", "language")
 MAX_NAME = 200

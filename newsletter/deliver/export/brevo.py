@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from newsletter.export import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export import ExportContext, Request, chunks, server_side
 
 API = "https://api.brevo.com/v3"
 MAX_CONTACTS = 1000

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from newsletter.audience import Rejection, check_address
+from newsletter.deliver.audience import Rejection, check_address
 from newsletter.errors import ProjectError
-from newsletter.sendlog import connect
-from newsletter.sqlitedb import Database
+from newsletter.store.db import Database
+from newsletter.store.sendlog import connect
 
 Reason = Literal["unsubscribed", "bounced", "complained", "manual"]
 REASONS: tuple[str, ...] = get_args(Reason)

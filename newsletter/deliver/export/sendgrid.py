@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from newsletter.export import ExportContext, Request, common_headers, sender, server_side
-from newsletter.merge import HTML_SUFFIX
+from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.merge import HTML_SUFFIX
 
 URL = "https://api.sendgrid.com/v3/mail/send"
 MAX_PERSONALIZATIONS = 1000

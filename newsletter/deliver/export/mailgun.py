@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from newsletter.export import ExportContext, Request, common_headers, sender, server_side
-from newsletter.merge import HTML_SUFFIX
-from newsletter.message import to_header
+from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.merge import HTML_SUFFIX
+from newsletter.deliver.message import to_header
 
 MAX_RECIPIENTS = 1000
 UNSUBSCRIBE_KEY = "_list_unsubscribe"  # CSV columns start with a letter, so this never clashes

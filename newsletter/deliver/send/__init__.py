@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from newsletter import merge
+from newsletter.deliver import merge
+from newsletter.deliver.export import Prepared, chunks, prepare
 from newsletter.errors import SendError
-from newsletter.export import Prepared, chunks, prepare
-from newsletter.sendlog import Outcome, SendLog, Status
+from newsletter.store.sendlog import Outcome, SendLog, Status
 
 if TYPE_CHECKING:
-    from newsletter.audience import AudienceReport, Recipient
+    from newsletter.deliver.audience import AudienceReport, Recipient
     from newsletter.project import Project
 
 VIAS = ("smtp", "ses")
@@ -113,8 +113,8 @@ def plan_send(
     retry_failed: bool = False,
 ) -> Plan:
     """Render the issue, read the audience and the send log; nothing is sent."""
-    from newsletter.audience import load_audience
-    from newsletter.suppression import SuppressionList
+    from newsletter.deliver.audience import load_audience
+    from newsletter.store.suppression import SuppressionList
 
     if via not in VIAS:
         raise SendError(f"unknown --via {via!r}", hint=f"choose one of: {', '.join(VIAS)}")
@@ -227,7 +227,7 @@ def dry_run(plan: Plan, transport: Transport) -> int:
 
 
 def proof_recipients(addresses: Sequence[str]) -> Iterator[Recipient]:
-    from newsletter.audience import Recipient, check_address
+    from newsletter.deliver.audience import Recipient, check_address
 
     for address in addresses:
         try:
@@ -265,14 +265,14 @@ def make_transport(
     config = prepared.config
     attempts, delay = config.send.max_attempts, config.send.retry_delay
     if via == "smtp":
-        from newsletter.send.smtp import SmtpTransport, resolve
+        from newsletter.deliver.send.smtp import SmtpTransport, resolve
 
         smtp = resolve(config.smtp, config.newsletter.from_email, host=smtp_host, port=smtp_port)
         return SmtpTransport(
             smtp, prepared.message_template(), max_attempts=attempts, retry_delay=delay
         )
     if via == "ses":
-        from newsletter.send.ses import SesTransport
+        from newsletter.deliver.send.ses import SesTransport
 
         return SesTransport(prepared, max_attempts=attempts, retry_delay=delay)
     raise SendError(f"unknown --via {via!r}", hint=f"choose one of: {', '.join(VIAS)}")

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from newsletter.export import (
+from newsletter.deliver.export import (
     ExportContext,
     Merged,
     Prepared,
@@ -25,11 +25,11 @@ from newsletter.export import (
     sender,
     server_side,
 )
-from newsletter.merge import HTML_SUFFIX, Personal
-from newsletter.message import ascii_header, to_header
+from newsletter.deliver.merge import HTML_SUFFIX, Personal
+from newsletter.deliver.message import ascii_header, to_header
 
 if TYPE_CHECKING:
-    from newsletter.audience import Recipient
+    from newsletter.deliver.audience import Recipient
 
 ENDPOINT = "https://email.{region}.amazonaws.com"
 MAX_ENTRIES = 50

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from newsletter.errors import StoreError
-from newsletter.sqlitedb import Database
+from newsletter.store.db import Database
 
 Status = Literal["sending", "sent", "failed", "deferred"]
 

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from newsletter.deliver.export import ExportContext, Request, chunks, server_side
 from newsletter.errors import ExportError
-from newsletter.export import ExportContext, Request, chunks, server_side
 
 API = "https://{dc}.api.mailchimp.com/3.0"
 MAX_MEMBERS = 500

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
 from newsletter.models import STORED, NewsItem
-from newsletter.sqlitedb import Database
+from newsletter.store.db import Database
 
 SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
 SCHEMA = """

@@ -1,0 +1,89 @@
+"""Render a month: the one entry point that build, check, preview, export and the tests share.
+
+``render_month`` loads the issue file, renders the email (HTML and text, with merge tokens
+left in for export and send to fill per recipient) and, when asked, the web page.
+``build_month`` writes the result into ``build/YYYY-MM/`` and records it for the archive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import jinja2
+
+from newsletter.config import Config
+from newsletter.deliver import merge
+from newsletter.issuefile import load_issue
+from newsletter.models import Issue
+from newsletter.project import Project
+from newsletter.render import Rendered, project_environment, render_issue, render_web
+
+
+@dataclass
+class MonthRender:
+    """One issue rendered once: the email with its merge tokens, and the web page if asked."""
+
+    project: Project
+    issue: Issue
+    env: jinja2.Environment
+    email: Rendered
+    web: str | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.project.config
+
+    @cached_property
+    def preview_values(self) -> dict[str, str]:
+        return merge.preview_values(self.config)
+
+    @property
+    def preview_html(self) -> str:
+        """The email as a preview shows it: merge tokens filled with sample values."""
+        return merge.fill(self.email.html, self.preview_values)
+
+    @property
+    def preview_text(self) -> str:
+        return merge.fill(self.email.text, self.preview_values)
+
+
+def render_month(
+    project: Project,
+    month: str,
+    *,
+    issue: Issue | None = None,
+    strict: bool = True,
+    web: bool = False,
+    reload_templates: bool = False,
+) -> MonthRender:
+    """Render the issue of ``month`` (or the ``issue`` given) with the project's templates.
+
+    ``strict=False`` keeps going past problems in the generated MJML (``check`` reports
+    them); ``reload_templates`` forgets compiled templates, so a new override is seen.
+    """
+    if issue is None:
+        issue = load_issue(project.require_issue(month))
+    env = project_environment(project)
+    if reload_templates and env.cache is not None:
+        env.cache.clear()
+    email = render_issue(env, project.config, issue, strict=strict)
+    page = render_web(env, project.config, issue) if web else None
+    return MonthRender(project, issue, env, email, page)
+
+
+def build_month(project: Project, month: str, *, keep_mjml: bool = False) -> Path:
+    """Render ``month`` into ``build/YYYY-MM/`` (email.html, email.txt, index.html)."""
+    from newsletter.archive import write_entry
+
+    done = render_month(project, month, web=True)
+    out = project.issue_build_dir(done.issue.month)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "email.html").write_text(done.preview_html, encoding="utf-8")
+    (out / "email.txt").write_text(done.preview_text, encoding="utf-8")
+    (out / "index.html").write_text(done.web or "", encoding="utf-8")
+    write_entry(out, done.issue, project.config.newsletter.language)
+    if keep_mjml:
+        (out / "email.mjml").write_text(done.email.mjml, encoding="utf-8")
+    return out

@@ -1,0 +1,1 @@
+"""deliver: the audience, merge tokens, MIME messages, provider exports and transports."""

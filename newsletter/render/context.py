@@ -1,0 +1,54 @@
+"""What the templates see: the issue, its layout plan, theme, labels and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from newsletter.config import Config
+from newsletter.deliver import merge
+from newsletter.models import Issue
+from newsletter.render.layout import plan_layout
+from newsletter.render.textfmt import labels_for, month_title, text_direction
+from newsletter.render.theme import build_theme
+
+# Card images take this share of the width; the text column the rest.
+IMAGE_COLUMN_PERCENT = 36
+# Keeps clients from pulling body text into the inbox preview after a short preheader.
+PREHEADER_FILLER = Markup("&#847;&zwnj;&nbsp;" * 40)
+
+
+def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:
+    issue = issue.resolved()  # staff overrides (title, summary, image, alt, cta) win
+    settings = config.newsletter
+    web_url = settings.web_url.rstrip("/")
+    theme = build_theme(config.brand)
+    lang = issue.language or settings.language
+    return {
+        "config": config,
+        "newsletter": settings,
+        "brand": config.brand,
+        "theme": theme,
+        "light": theme.light,
+        "dark": theme.dark,
+        "issue": issue,
+        "layout": plan_layout(issue),
+        "web": web,
+        "lang": lang,
+        "dir": text_direction(lang),
+        "t": labels_for(lang),
+        "utm_params": config.utm.params(issue.month),
+        "links": {
+            "web_version": f"{web_url}/{issue.month}/",
+            "archive": f"{web_url}/",
+            "feed": f"{web_url}/feed.xml",
+            "subscribe": settings.subscribe_url or f"{web_url}/",
+            "unsubscribe": merge.token("unsubscribe_url"),
+            "preferences": settings.preferences_url or merge.token("unsubscribe_url"),
+        },
+        "month_name": month_title(issue.month, lang),
+        "preheader_filler": PREHEADER_FILLER if issue.preheader else "",
+        "image_column_percent": IMAGE_COLUMN_PERCENT,
+        "card_image_width": theme.width * IMAGE_COLUMN_PERCENT // 100 - 24,
+    }
