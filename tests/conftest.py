@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# The throwaway PostgreSQL server and the `backend` fixture (SQLite and PostgreSQL).
+pytest_plugins = ["tests.pgserver"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
