@@ -19,14 +19,12 @@ wide for SMTP (the server's reply to the final ".") and one request wide for SES
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from newsletter.errors import StoreError
 from newsletter.store.db import Database
 
 Status = Literal["sending", "sent", "failed", "deferred"]
@@ -46,22 +44,6 @@ CREATE TABLE IF NOT EXISTS send_log (
 """
 
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """A durable autocommit connection to the store file, with ``schema`` created."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(schema)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(
-            f"{path}: cannot open the store: {exc}",
-            hint="check the folder is writable and no other program holds the file",
-        ) from exc
-    return db
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -78,8 +60,7 @@ class Outcome:
 
 class SendLog(Database):
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = connect(path, SCHEMA)
+        super().__init__(path, SCHEMA, durable=True, what="the send log")
 
     def statuses(self, issue: str) -> dict[str, Status]:
         rows = self.db.execute(
@@ -111,8 +92,7 @@ class SendLog(Database):
         ids = list(message_ids) if message_ids is not None else [None] * len(keys)
         claimed = []
         now = _now()
-        self._begin()
-        try:
+        with self.transaction("claim recipients in the send log"):
             for key, mid in zip(keys, ids, strict=True):
                 row = self.db.execute(
                     "SELECT status FROM send_log WHERE issue = ? AND recipient = ?", (issue, key)
@@ -128,17 +108,12 @@ class SendLog(Database):
                     (issue, key, via, mid, now),
                 )
                 claimed.append(key)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return claimed
 
     def record(self, issue: str, outcomes: Iterable[Outcome]) -> None:
         """Write what happened, in one transaction. ``uncertain`` leaves the row ``sending``."""
         now = _now()
-        self._begin()
-        try:
+        with self.transaction("record what the server answered in the send log"):
             for o in outcomes:
                 if o.status == "uncertain":
                     self.db.execute(
@@ -153,10 +128,6 @@ class SendLog(Database):
                     " WHERE issue = ? AND recipient = ?",
                     (o.status, o.detail, o.message_id, now, issue, o.key),
                 )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def release(self, issue: str, keys: Iterable[str], detail: str) -> None:
         """Give back claims for messages that certainly never reached a server."""
@@ -170,12 +141,3 @@ class SendLog(Database):
                 (issue,),
             )
         ]
-
-    def _begin(self) -> None:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(
-                f"{self.path}: the send log is locked: {exc}",
-                hint="another newsletter command is writing to the store; wait and rerun",
-            ) from exc

@@ -165,21 +165,8 @@ class _Rows:
 
 class Store(Database):
     def __init__(self, path: Path) -> None:
-        self.path = path
         self._index: DedupeIndex | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=5000")
-            self.db.executescript(SCHEMA)
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"{path}: cannot open the store: {exc}",
-                hint="check the folder is writable; delete the file to start a fresh store",
-            ) from exc
+        super().__init__(path, SCHEMA, busy_timeout=5.0)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -200,29 +187,22 @@ class Store(Database):
         index = self.index()
         rows = _Rows(_now())
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            for item in items:
-                self._write_one(item, index, rows, result)
-            rows.flush(self.db)
-            if name is not None:
-                for url, (etag, last_modified) in (validators or {}).items():
-                    self.db.execute(
-                        "INSERT INTO http_validators VALUES (?, ?, ?, ?) ON CONFLICT(source, url)"
-                        " DO UPDATE SET etag = excluded.etag,"
-                        " last_modified = excluded.last_modified",
-                        (name, url, etag, last_modified),
-                    )
-                if status is not None:
-                    self.save_source_state(SourceState(name, last_status=status))
-            self.db.execute("COMMIT")
-        except BaseException as exc:
-            self.db.execute("ROLLBACK")
+            with self.transaction(f"write {name or 'items'}"):
+                for item in items:
+                    self._write_one(item, index, rows, result)
+                rows.flush(self.db)
+                if name is not None:
+                    for url, (etag, last_modified) in (validators or {}).items():
+                        self.db.execute(
+                            "INSERT INTO http_validators VALUES (?, ?, ?, ?)"
+                            " ON CONFLICT(source, url) DO UPDATE SET etag = excluded.etag,"
+                            " last_modified = excluded.last_modified",
+                            (name, url, etag, last_modified),
+                        )
+                    if status is not None:
+                        self.save_source_state(SourceState(name, last_status=status))
+        except BaseException:
             self._index = None  # the in-memory index saw writes that were rolled back
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(
-                    f"{self.path}: cannot write {name or 'items'}: {exc}",
-                    hint="check the disk has space and no other program holds the file",
-                ) from exc
             raise
         return result
 
@@ -284,13 +264,12 @@ class Store(Database):
             self._index = index
         return self._index
 
-    def _migrate(self) -> None:
+    def migrate(self) -> None:
         """Bring a store written by an older version up to date (keys, sketches, sources)."""
         row = self.db.execute("SELECT value FROM store_meta WHERE key = 'schema'").fetchone()
         if row and row[0] == SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction("update the store to this version"):
             self.db.execute("DROP TABLE IF EXISTS item_sketch")  # rebuilt from the items
             self.db.execute(SKETCH_TABLE)
             for item_id, data in self.db.execute("SELECT id, data FROM items").fetchall():
@@ -307,10 +286,6 @@ class Store(Database):
             self.db.execute(
                 "INSERT OR REPLACE INTO store_meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     # -- reading ---------------------------------------------------------------------------
 

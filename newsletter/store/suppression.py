@@ -17,7 +17,6 @@ from typing import Literal, get_args
 from newsletter.deliver.audience import Rejection, check_address
 from newsletter.errors import ProjectError
 from newsletter.store.db import Database
-from newsletter.store.sendlog import connect
 
 Reason = Literal["unsubscribed", "bounced", "complained", "manual"]
 REASONS: tuple[str, ...] = get_args(Reason)
@@ -49,7 +48,7 @@ class AddResult:
 
 class SuppressionList(Database):
     def __init__(self, path: Path) -> None:
-        self.db = connect(path, SCHEMA)
+        super().__init__(path, SCHEMA, durable=True, what="the suppression list")
 
     def emails(self) -> frozenset[str]:
         return frozenset(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
@@ -78,8 +77,7 @@ class SuppressionList(Database):
             )
         result = AddResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction("add to the suppression list"):
             for line, raw in emails:
                 try:
                     email = check_address(raw.strip())
@@ -94,19 +92,16 @@ class SuppressionList(Database):
                     result.added += 1
                 else:
                     result.already += 1
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return result
 
     def remove(self, emails: Iterable[str]) -> int:
         removed = 0
-        for email in emails:
-            cursor = self.db.execute(
-                "DELETE FROM suppressions WHERE email = ?", (email.strip().lower(),)
-            )
-            removed += cursor.rowcount
+        with self.transaction("remove from the suppression list"):
+            for email in emails:
+                cursor = self.db.execute(
+                    "DELETE FROM suppressions WHERE email = ?", (email.strip().lower(),)
+                )
+                removed += cursor.rowcount
         return removed
 
     def import_file(self, path: Path, reason: str) -> AddResult:
