@@ -27,10 +27,10 @@ def test_a_transaction_commits_at_the_end_and_rolls_back_on_an_error(tmp_path: P
             _ = 1 / 0
         assert not db.db.in_transaction
         assert other.db.execute("SELECT x FROM t").fetchall() == [("a",)]
-        with pytest.raises(StoreError, match="cannot add things: UNIQUE constraint failed"):
-            with db.transaction("add things") as tx:
-                tx.execute("INSERT INTO t VALUES ('c')")
-                tx.execute("INSERT INTO t VALUES ('a')")
+        unique = "cannot add things: UNIQUE constraint failed"
+        with pytest.raises(StoreError, match=unique), db.transaction("add things") as tx:
+            tx.execute("INSERT INTO t VALUES ('c')")
+            tx.execute("INSERT INTO t VALUES ('a')")
         assert other.db.execute("SELECT x FROM t").fetchall() == [("a",)]
 
 
@@ -56,10 +56,13 @@ def test_a_full_disk_is_reported_as_such_not_as_a_failed_rollback(tmp_path: Path
 def test_a_locked_store_says_another_command_is_writing(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     with Database(path, SCHEMA) as holder, Database(path, SCHEMA, busy_timeout=0.05) as db:
-        with holder.transaction():
-            with pytest.raises(StoreError, match="cannot claim: database is locked") as info:
-                with db.transaction("claim"):
-                    pass
+        locked = "cannot claim: database is locked"
+        with (
+            holder.transaction(),
+            pytest.raises(StoreError, match=locked) as info,
+            db.transaction("claim"),
+        ):
+            pass
         assert info.value.hint and "another newsletter command" in info.value.hint
 
 
