@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,8 @@ from newsletter.checks import (
     nested_at_rule,
 )
 from newsletter.project import Project
+from tests.clirun import CliResult
+from tests.clirun import cli as run_cli
 from tests.conftest import FIXTURES, REPO
 
 BROKEN = FIXTURES / "templates"
@@ -173,11 +173,8 @@ def _minimal_html(body: str) -> str:
 
 
 def test_cli_check_text_json_and_exit_codes(sample_project: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "newsletter", *args],
-            cwd=sample_project, capture_output=True, text=True,
-        )  # fmt: skip
+    def cli(*args: str) -> CliResult:
+        return run_cli(*args, cwd=sample_project)
 
     result = cli("check", "2020-10")
     assert result.returncode == 0, result.stdout + result.stderr

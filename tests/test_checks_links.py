@@ -1,13 +1,12 @@
 """`check --links`: every link and image is requested from a real local HTTP server."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from newsletter.checks import check_issue, link_targets
 from newsletter.checks.links import check_links
 from newsletter.project import Project
+from tests.clirun import cli
 from tests.conftest import LocalServer, Response, write_project
 
 ISSUE = """\
@@ -85,10 +84,7 @@ def test_link_targets_are_unique_and_include_images() -> None:
 def test_cli_check_links(tmp_path: Path, http_server: LocalServer) -> None:
     routes(http_server)
     root = project_with_links(tmp_path, http_server.url)
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "check", "2020-10", "--links", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = cli("check", "2020-10", "--links", "--format", "json", cwd=root)
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert any(f["rule"] == "link-dead" and "/gone" in f["where"] for f in findings)

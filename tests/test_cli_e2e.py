@@ -1,20 +1,17 @@
-"""The whole pipeline through the real command line, with a feed served over HTTP."""
+"""The whole pipeline through `python -m newsletter` in real separate processes.
+
+Most CLI tests run the command line in process (tests/clirun.py); these check that the
+installed entry point, exit codes and tracebacks behave the same in a process of its own.
+"""
 
 import email
-import subprocess
-import sys
 from email import policy
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from tests.clirun import cli_process as cli
 from tests.conftest import LocalServer
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args], cwd=cwd, capture_output=True, text=True
-    )
 
 
 def test_init_collect_draft_build_export(tmp_path: Path, http_server: LocalServer) -> None:
@@ -79,3 +76,20 @@ def test_unknown_month_and_bad_issue_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     result = cli("--debug", "build", "2020-10", cwd=project)
     assert "Traceback" in result.stderr
+
+
+def test_an_in_process_run_prints_what_a_real_process_prints(tmp_path: Path) -> None:
+    from tests.clirun import cli as in_process
+
+    project = tmp_path / "x"
+    cli("init", str(project), cwd=tmp_path)
+    runs = [
+        ["build", "2020-13"],
+        ["build", "2020-10"],
+        ["validate", "2020-10"],
+        ["send", "2020-10", "--rate", "fast"],
+        ["nosuchcommand"],
+        ["build", "--help"],
+    ]
+    for args in runs:
+        assert in_process(*args, cwd=project) == cli(*args, cwd=project), args

@@ -1,4 +1,4 @@
-"""`newsletter collect` and `newsletter items` through the real command line.
+"""`newsletter collect` and `newsletter items` through the command line.
 
 The first test is the collector's acceptance run: healthy, broken, slow and hostile sources
 together. Every real story is stored once, every failing source is named with its reason,
@@ -8,26 +8,21 @@ the exit code says some failed, and a second run is answered by 304s and stores 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from tests.clirun import CliResult
+from tests.clirun import cli as run_cli
 from tests.conftest import FIXTURES, REPO, LocalServer, Response
 from tests.test_collect_sources import SOURCES, make_project, source
 
 EXIT_SOME_SOURCES_FAILED = 3
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "COLUMNS": "250"},
-    )  # fmt: skip
+def cli(*args: str, cwd: Path) -> CliResult:
+    return run_cli(*args, cwd=cwd, columns=250)
 
 
 def etagged(pages: dict[int, bytes], tag: str, **headers: str) -> Callable[..., Response]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from newsletter.errors import IssueFileError
 from newsletter.issuefile import load_issue
 from newsletter.models import Kind, NewsItem
 from newsletter.project import Project
+from tests.clirun import cli
 from tests.test_editor import SECTION_RULES, image, item, make_project, store
 
 
@@ -232,13 +230,6 @@ def test_earlier_issues_hold_back_their_stories(tmp_path: Path) -> None:
     issue = load_issue(result.path)
     assert [s.title for s in issue.stories()] == ["November news"]
     assert "already in the 2020-10 issue" in result.selection.decision(call.id).reason  # type: ignore[union-attr]
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
 
 
 def test_the_command_line(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from newsletter.issuefile import load_issue
 from newsletter.models import Kind
 from newsletter.project import Project
 from newsletter.store import Store
+from tests.clirun import cli
 
 
 @pytest.fixture
@@ -64,14 +65,10 @@ def test_the_committed_march_issue_is_what_the_draft_keeps(sample: Project) -> N
 
 
 def test_since_widens_the_window_for_a_first_issue_after_a_break(sample: Project) -> None:
-    import subprocess
-    import sys
-
     sample.issue_path("2024-03").unlink()
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "draft", "2024-03", "--send-date", "2024-03-10",
-         "--since", "2024-02-15", "--project", str(sample.root)],
-        capture_output=True, text=True,
+    result = cli(
+        "draft", "2024-03", "--send-date", "2024-03-10", "--since", "2024-02-15",
+        "--project", str(sample.root), cwd=sample.root.parent,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     issue = load_issue(sample.issue_path("2024-03"))
@@ -81,10 +78,9 @@ def test_since_widens_the_window_for_a_first_issue_after_a_break(sample: Project
     titles = " ".join(s.title for s in issue.stories())
     assert "Growth House" in titles and "nominate" not in titles.lower()
 
-    bad = subprocess.run(
-        [sys.executable, "-m", "newsletter", "draft", "2024-03", "--force", "--send-date",
-         "2024-03-10", "--since", "2024-04-01", "--project", str(sample.root)],
-        capture_output=True, text=True,
+    bad = cli(
+        "draft", "2024-03", "--force", "--send-date", "2024-03-10", "--since", "2024-04-01",
+        "--project", str(sample.root), cwd=sample.root.parent,
     )  # fmt: skip
     assert bad.returncode != 0 and "after the send date" in bad.stderr
     assert "Traceback" not in bad.stderr

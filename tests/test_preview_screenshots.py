@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from newsletter.preview import screenshots as shots_module
 from newsletter.preview.screenshots import find_chromium, take_screenshots
 from newsletter.preview.snapshot import Snapshot
 from newsletter.preview.summary import summary_markdown
+from tests.clirun import cli
 from tests.conftest import LocalServer, Response
 
 
@@ -31,15 +29,6 @@ def chromium_or_skip() -> str:
         return find_chromium()
     except PreviewError as exc:
         pytest.skip(f"{exc.message}: scripts/install-test-deps installs it with apt-get")
-
-
-def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-    )  # fmt: skip
 
 
 def luminance(path: Path) -> tuple[float, float]:

@@ -1,8 +1,6 @@
 """The web version of each issue, the archive that lists every issue, and its Atom feed."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import feedparser
@@ -12,13 +10,13 @@ from newsletter.archive import build_archive, issue_date
 from newsletter.build import build_month
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
+from tests.clirun import CliResult
+from tests.clirun import cli as run_cli
 from tests.conftest import GOLDEN
 
 
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args], cwd=cwd, capture_output=True, text=True
-    )
+def cli(cwd: Path, *args: str) -> CliResult:
+    return run_cli(*args, cwd=cwd)
 
 
 def two_issues(sample_project: Path) -> Path:

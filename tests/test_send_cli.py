@@ -1,7 +1,8 @@
-"""`newsletter send`, `export` and `suppress` through the real command line and a real server.
+"""`newsletter send`, `export` and `suppress` through the command line and a real SMTP server.
 
-Includes the work issue's "done when" scenario and real crashes: the sending process is
-killed (SIGKILL) or interrupted (SIGINT) by the SMTP server in the middle of a send.
+Includes the work issue's "done when" scenario and real crashes: a separate sending process is
+killed (SIGKILL) or interrupted (SIGINT) by the SMTP server in the middle of a send. The other
+runs, and the reruns after a crash, run the command line in process.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +19,9 @@ import pytest
 
 from newsletter.deliver import merge
 from newsletter.store.sendlog import SendLog
-from tests.conftest import FIXTURES, REPO
+from tests.clirun import CliResult, cli_popen
+from tests.clirun import cli as run_cli
+from tests.conftest import FIXTURES
 from tests.test_send_smtp import SmtpServer, audience, make_project
 
 SECRET = "cli-test-secret-0123456789"
@@ -35,35 +37,13 @@ GOOD = [
 
 def cli(
     *args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full = {
-        **os.environ,
-        "NEWSLETTER_SECRET": SECRET,
-        "PYTHONPATH": str(REPO),
-        "COLUMNS": "200",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd,
-        input=input,
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=120,
-    )
+) -> CliResult:
+    return run_cli(*args, cwd=cwd, input=input, env={"NEWSLETTER_SECRET": SECRET, **(env or {})})
 
 
 def popen(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "NEWSLETTER_SECRET": SECRET, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """A real sending process, for the tests that kill or interrupt it."""
+    return cli_popen(*args, cwd=cwd, env={"NEWSLETTER_SECRET": SECRET})
 
 
 @pytest.fixture

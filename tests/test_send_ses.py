@@ -10,9 +10,6 @@ request against botocore's SESv2 model on the way out.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from newsletter.deliver import merge
 from newsletter.deliver.send import make_transport, plan_send, run_send
 from newsletter.errors import SendError
 from newsletter.store.sendlog import SendLog
-from tests.conftest import REPO
+from tests.clirun import cli
 from tests.test_send_smtp import audience, free_port, make_project
 
 pytest.importorskip("boto3")
@@ -243,21 +240,9 @@ def test_send_via_ses_from_the_command_line(tmp_path: Path, ses: SesEmulator) ->
     verify_sender(ses)
     project = make_project(tmp_path / "p", 25).root
     path = audience(tmp_path / "a.csv", [f"u{i}@example.org" for i in range(55)])
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [
-        sys.executable,
-        "-m",
-        "newsletter",
-        "send",
-        "2020-10",
-        "--via",
-        "ses",
-        "--audience",
-        str(path),
-        "--yes",
-    ]
-    first = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True)
+    args = ("send", "2020-10", "--via", "ses", "--audience", str(path), "--yes")
+    first = cli(*args, cwd=project)
     assert first.returncode == 0, first.stderr
     assert "Amazon SES" in first.stdout and len(ses.delivered) == 55
-    second = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True)
+    second = cli(*args, cwd=project)
     assert "Already sent earlier: 55" in second.stdout and len(ses.delivered) == 55

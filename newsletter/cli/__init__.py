@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from newsletter.cli import build_cmds, collect_cmds, draft_cmds, export_cmds, project_cmds
 from newsletter.cli.app import app, err_console, state
@@ -15,13 +16,14 @@ __all__ = ["app", "build_cmds", "collect_cmds", "draft_cmds", "export_cmds", "ma
 INTERNAL_ERROR = 70
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); errors exit with a code."""
     from rich.markup import escape
 
     from newsletter.errors import NewsletterError
 
     try:
-        app(prog_name="newsletter")
+        app(args=argv, prog_name="newsletter")
     except NewsletterError as exc:
         if state["debug"]:
             raise
