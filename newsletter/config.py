@@ -88,6 +88,11 @@ class NewsletterSettings(Strict):
     def sender(self) -> str:
         return self.from_name or self.name
 
+    @property
+    def edition_languages(self) -> list[str]:
+        """The languages the newsletter is published in, the default edition first."""
+        return [self.language]
+
 
 class Brand(Strict):
     """Theme tokens for the templates; ``newsletter check`` verifies their contrast."""
@@ -328,6 +333,40 @@ class ProviderSettings(Strict):
     ses_configuration_set: SingleLine | None = None
 
 
+class ServeSettings(Strict):
+    """[serve]: the subscriber web service (`newsletter serve`)."""
+
+    public_url: HttpUrl | None = Field(
+        default=None,
+        description="Where subscribers reach the service (https, behind the reverse proxy); "
+        "when set, emails and the archive link to its sign-up, preferences and unsubscribe "
+        "pages.",
+    )
+    host: SingleLine = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    trusted_proxies: list[SingleLine] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses whose X-Forwarded-For/-Proto headers are believed.",
+    )
+    allowed_origins: list[HttpUrl] = Field(
+        default_factory=list,
+        description="Sites whose embedded sign-up form may post here (e.g. the WordPress site).",
+    )
+    topics: dict[SingleLine, SingleLine] = Field(
+        default_factory=dict, description="Topic id -> label, offered on the sign-up form."
+    )
+    signups_per_ip: int = Field(
+        default=10, ge=1, description="Sign-up requests per client address per 10 minutes."
+    )
+    consent_text: SingleLine = Field(
+        default="Yes, send me the monthly newsletter by email. I can unsubscribe at any time "
+        "with one click.",
+        description="The consent statement shown by the form; its version is kept with "
+        "every sign-up.",
+    )
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     brand: Brand = Field(default_factory=Brand)
@@ -338,6 +377,7 @@ class Config(Strict):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     send: SendSettings = Field(default_factory=SendSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     def source(self, name: str) -> Source:
         for source in self.sources:

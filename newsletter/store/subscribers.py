@@ -1,0 +1,469 @@
+"""Subscribers and their consent history.
+
+A subscriber is one normalised address with a name, an edition language, topics and a
+status. Every change of status or preferences appends a consent record (when, how, the
+wording of the form, the IP address, the confirmation time) and never overwrites one:
+GDPR Art. 7(1) and Norway's Marketing Control Act ask the sender to *prove* consent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),  # lower-cased
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("language", sa.String(35), nullable=False),
+    sa.Column("topics", sa.Text, nullable=False, default="[]"),  # JSON list
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+    # The pending confirmation: its nonce is in the emailed link, used once.
+    sa.Column("confirm_nonce", sa.String(64)),
+    sa.Column("confirmation_sent_at", sa.DateTime(timezone=True)),
+)
+
+consent_events = sa.Table(
+    "consent_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("text_version", sa.String(64)),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+    sa.Column("details", sa.Text, nullable=False, default="{}"),
+)
+
+# The exact wording a form showed, by version (a hash of the text): proof of what was agreed.
+consent_texts = sa.Table(
+    "consent_texts",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("first_used", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class Status(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
+
+
+class Method(StrEnum):
+    form = "form"
+    import_ = "import"
+    admin = "admin"
+    link = "link"  # a signed link from an email
+    one_click = "one-click"  # RFC 8058
+    provider = "provider"  # a bounce or complaint event
+
+
+CONFIRMATION_INTERVAL = timedelta(hours=1)
+
+
+def text_version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every time stored here is UTC.
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str
+    language: str
+    topics: tuple[str, ...]
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None
+    confirm_nonce: str | None = None
+    confirmation_sent_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: sa.Row[Any]) -> Subscriber:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            email=m["email"],
+            name=m["name"],
+            language=m["language"],
+            topics=tuple(json.loads(m["topics"] or "[]")),
+            status=Status(m["status"]),
+            created_at=_utc(m["created_at"]) or datetime.now(UTC),
+            updated_at=_utc(m["updated_at"]) or datetime.now(UTC),
+            confirmed_at=_utc(m["confirmed_at"]),
+            confirm_nonce=m["confirm_nonce"],
+            confirmation_sent_at=_utc(m["confirmation_sent_at"]),
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "name": self.name,
+            "language": self.language,
+            "topics": list(self.topics),
+            "status": self.status.value,
+            "created_at": self.created_at.isoformat(),
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who agreed to what, how and from where: one record per change."""
+
+    method: Method
+    text: str | None = None  # the form's wording, when a form was shown
+    ip: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """What a sign-up request did; the web answer is the same whatever it says."""
+
+    subscriber: Subscriber
+    send_confirmation: bool  # a new confirmation mail is due (at most one per hour)
+
+
+class Subscribers:
+    """The subscriber table and its consent history, on one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def get(self, email: str, *, conn: Connection | None = None) -> Subscriber | None:
+        query = sa.select(subscribers).where(subscribers.c.email == email.lower())
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
+        return Subscriber.from_row(row) if row else None
+
+    def iter(
+        self, *, status: Status | None = None, topic: str | None = None
+    ) -> Iterator[Subscriber]:
+        query = sa.select(subscribers).order_by(subscribers.c.email)
+        if status is not None:
+            query = query.where(subscribers.c.status == status.value)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found = Subscriber.from_row(row)
+                if topic is None or topic in found.topics:
+                    yield found
+
+    def history(self, email: str) -> list[dict[str, Any]]:
+        query = (
+            sa.select(consent_events, consent_texts.c.text)
+            .outerjoin(consent_texts, consent_texts.c.version == consent_events.c.text_version)
+            .where(consent_events.c.email == email.lower())
+            .order_by(consent_events.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for row in rows:
+            m = row._mapping
+            at, confirmed = _utc(m["at"]), _utc(m["confirmed_at"])
+            out.append(
+                {
+                    "at": at.isoformat() if at else None,
+                    "action": m["action"],
+                    "method": m["method"],
+                    "ip": m["ip"],
+                    "form_text_version": m["text_version"],
+                    "form_text": m["text"],
+                    "confirmed_at": confirmed.isoformat() if confirmed else None,
+                    "details": json.loads(m["details"] or "{}"),
+                }
+            )
+        return out
+
+    def counts(self) -> dict[str, int]:
+        query = sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)
+        with self.engine.connect() as conn:
+            return {status: n for status, n in conn.execute(query).all()}
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        conn: Connection,
+        email: str,
+        action: str,
+        consent: Consent,
+        now: datetime,
+        *,
+        confirmed_at: datetime | None = None,
+    ) -> None:
+        version = None
+        if consent.text:
+            version = text_version(consent.text)
+            exists = conn.execute(
+                sa.select(consent_texts.c.version).where(consent_texts.c.version == version)
+            ).first()
+            if not exists:
+                conn.execute(
+                    consent_texts.insert().values(version=version, text=consent.text, first_used=now)
+                )
+        conn.execute(
+            consent_events.insert().values(
+                email=email,
+                at=now,
+                action=action,
+                method=consent.method.value,
+                text_version=version,
+                ip=consent.ip,
+                confirmed_at=confirmed_at,
+                details=json.dumps(consent.details, sort_keys=True),
+            )
+        )
+
+    def _lock(self, conn: Connection, email: str) -> Subscriber | None:
+        query = sa.select(subscribers).where(subscribers.c.email == email)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        return Subscriber.from_row(row) if row else None
+
+    def _insert(
+        self,
+        conn: Connection,
+        email: str,
+        values: dict[str, Any],
+    ) -> bool:
+        """Insert a new row; False when another writer inserted the address first."""
+        statement: Any
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement = pg_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = sqlite_insert(subscribers).on_conflict_do_nothing(
+                index_elements=["email"]
+            )
+        result = conn.execute(statement.values(email=email, **values))
+        return bool(result.rowcount)
+
+    def request(
+        self,
+        email: str,
+        *,
+        name: str,
+        language: str,
+        topics: Sequence[str],
+        consent: Consent,
+        now: datetime,
+    ) -> SignupOutcome:
+        """A sign-up from a form: pending until confirmed by the emailed link.
+
+        A confirmed subscriber's sign-up changes nothing (and sends nothing); a pending or
+        unsubscribed one gets a fresh confirmation link, at most once an hour.
+        """
+        email = email.lower()
+        with self.engine.begin() as conn:
+            current = self._lock(conn, email)
+            if current is None:
+                nonce = secrets.token_urlsafe(16)
+                inserted = self._insert(
+                    conn,
+                    email,
+                    {
+                        "name": name,
+                        "language": language,
+                        "topics": json.dumps(sorted(set(topics))),
+                        "status": Status.pending.value,
+                        "created_at": now,
+                        "updated_at": now,
+                        "confirm_nonce": nonce,
+                        "confirmation_sent_at": now,
+                    },
+                )
+                if inserted:
+                    self._record(conn, email, "subscribe-requested", consent, now)
+                    found = self._lock(conn, email)
+                    assert found is not None
+                    return SignupOutcome(found, send_confirmation=True)
+                current = self._lock(conn, email)
+                assert current is not None
+            if current.status is Status.confirmed:
+                return SignupOutcome(current, send_confirmation=False)
+            if current.status in (Status.bounced, Status.complained):
+                # A complaint or hard bounce is only lifted by an operator (subscribers add).
+                return SignupOutcome(current, send_confirmation=False)
+            recent = current.confirmation_sent_at
+            due = recent is None or now - recent >= CONFIRMATION_INTERVAL
+            updates: dict[str, Any] = {
+                "name": name,
+                "language": language,
+                "topics": json.dumps(sorted(set(topics))),
+                "updated_at": now,
+            }
+            if current.status is Status.unsubscribed:
+                updates["status"] = Status.pending.value
+            if due:
+                updates["confirm_nonce"] = secrets.token_urlsafe(16)
+                updates["confirmation_sent_at"] = now
+            conn.execute(
+                subscribers.update().where(subscribers.c.id == current.id).values(**updates)
+            )
+            self._record(
+                conn, email, "subscribe-requested", consent, now, confirmed_at=None
+            )
+            found = self._lock(conn, email)
+            assert found is not None
+            return SignupOutcome(found, send_confirmation=due)
+
+    def confirm(
+        self, email: str, nonce: str, *, consent: Consent, now: datetime
+    ) -> Subscriber | None:
+        """Confirm with the link's nonce; None when the link is stale or was used already."""
+        email = email.lower()
+        with self.engine.begin() as conn:
+            current = self._lock(conn, email)
+            if current is None or current.status is not Status.pending:
+                return None
+            if not current.confirm_nonce or not secrets.compare_digest(
+                current.confirm_nonce, nonce
+            ):
+                return None
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == current.id)
+                .values(
+                    status=Status.confirmed.value,
+                    confirmed_at=now,
+                    confirm_nonce=None,
+                    updated_at=now,
+                )
+            )
+            self._record(conn, email, "confirmed", consent, now, confirmed_at=now)
+            return self._lock(conn, email)
+
+    def set_status(
+        self, email: str, status: Status, *, consent: Consent, now: datetime
+    ) -> Subscriber | None:
+        """Unsubscribe, bounce or complain (or an operator's change); None if unknown."""
+        email = email.lower()
+        with self.engine.begin() as conn:
+            current = self._lock(conn, email)
+            if current is None:
+                return None
+            if current.status is not status:
+                conn.execute(
+                    subscribers.update()
+                    .where(subscribers.c.id == current.id)
+                    .values(status=status.value, confirm_nonce=None, updated_at=now)
+                )
+            self._record(conn, email, status.value, consent, now)
+            return self._lock(conn, email)
+
+    def update_preferences(
+        self,
+        email: str,
+        *,
+        name: str,
+        language: str,
+        topics: Sequence[str],
+        consent: Consent,
+        now: datetime,
+    ) -> Subscriber | None:
+        email = email.lower()
+        with self.engine.begin() as conn:
+            current = self._lock(conn, email)
+            if current is None:
+                return None
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == current.id)
+                .values(
+                    name=name,
+                    language=language,
+                    topics=json.dumps(sorted(set(topics))),
+                    updated_at=now,
+                )
+            )
+            details = {"language": language, "topics": sorted(set(topics))}
+            record = Consent(consent.method, consent.text, consent.ip, details)
+            self._record(conn, email, "preferences-changed", record, now)
+            return self._lock(conn, email)
+
+    def add(
+        self,
+        email: str,
+        *,
+        name: str,
+        language: str,
+        topics: Sequence[str],
+        status: Status,
+        consent: Consent,
+        now: datetime,
+    ) -> tuple[Subscriber, bool]:
+        """An operator's or an import's subscriber; True when it is new."""
+        email = email.lower()
+        with self.engine.begin() as conn:
+            current = self._lock(conn, email)
+            values = {
+                "name": name,
+                "language": language,
+                "topics": json.dumps(sorted(set(topics))),
+                "status": status.value,
+                "updated_at": now,
+                "confirmed_at": now if status is Status.confirmed else None,
+                "confirm_nonce": None,
+            }
+            created = False
+            if current is None:
+                created = self._insert(conn, email, {**values, "created_at": now})
+            if not created:
+                conn.execute(
+                    subscribers.update().where(subscribers.c.email == email).values(**values)
+                )
+            action = "added" if created else "updated"
+            self._record(conn, email, action, consent, now, confirmed_at=values["confirmed_at"])
+            found = self._lock(conn, email)
+            assert found is not None
+            return found, created
+
+    def erase(self, email: str) -> bool:
+        """Forget the person: their row and history go (the caller keeps a hashed suppression)."""
+        email = email.lower()
+        with self.engine.begin() as conn:
+            gone = conn.execute(subscribers.delete().where(subscribers.c.email == email))
+            conn.execute(consent_events.delete().where(consent_events.c.email == email))
+            return bool(gone.rowcount)
