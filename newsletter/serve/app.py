@@ -134,7 +134,9 @@ def message_page(
     )
 
 
-def token_problem_page(service: Service, request: Request, problem: TokenProblem | None) -> HTMLResponse:
+def token_problem_page(
+    service: Service, request: Request, problem: TokenProblem | None
+) -> HTMLResponse:
     if problem is TokenProblem.expired:
         return message_page(service, request, "expired_title", "expired_body", status=410)
     return message_page(service, request, "invalid_title", "invalid_body", status=400)
@@ -274,7 +276,9 @@ async def subscribe_check(request: Request) -> Response:
     return message_page(service, request, "check_title", "check_body")
 
 
-def confirm_data(service: Service, request: Request, token: str) -> tuple[dict[str, Any] | None, Response | None]:
+def confirm_data(
+    service: Service, request: Request, token: str
+) -> tuple[dict[str, Any] | None, Response | None]:
     verified = service.tokens.verify(Purpose.confirm, token)
     if not verified.ok or not verified.data:
         return None, token_problem_page(service, request, verified.problem)
@@ -379,7 +383,9 @@ async def unsubscribe(request: Request) -> Response:
         return token_problem_page(service, request, TokenProblem.invalid)
     if form_data is None or not (one_click or form_data.get("confirm")):
         return PlainTextResponse("nothing to do", status_code=400)
-    do_unsubscribe(service, email, Method.one_click if one_click else Method.link, client_ip(request))
+    do_unsubscribe(
+        service, email, Method.one_click if one_click else Method.link, client_ip(request)
+    )
     if one_click:
         return Response(status_code=200)
     return message_page(service, request, "unsubscribed_title", "unsubscribed_body", email=email)
@@ -393,7 +399,13 @@ def preferences_address(service: Service, request: Request) -> tuple[str | None,
 
 
 def preferences_response(
-    service: Service, request: Request, email: str, *, saved: bool = False, errors: dict[str, str] | None = None, status: int = 200
+    service: Service,
+    request: Request,
+    email: str,
+    *,
+    saved: bool = False,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Response:
     found = service.subscribers.get(email)
     nonce, csrf = csrf_pair(service, request)
@@ -440,7 +452,9 @@ async def preferences(request: Request) -> Response:
         return message_page(service, request, "forbidden_title", "forbidden_body", status=403)
     if form_data.get("unsubscribe"):
         do_unsubscribe(service, email, Method.link, client_ip(request))
-        return message_page(service, request, "unsubscribed_title", "unsubscribed_body", email=email)
+        return message_page(
+            service, request, "unsubscribed_title", "unsubscribed_body", email=email
+        )
     language = str(form_data.get("language", ""))
     topics = [str(t) for t in form_data.getlist("topics")]
     name = clean_name(str(form_data.get("name", ""))[:200])
@@ -479,7 +493,9 @@ async def health(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return message_page(request.app.state.service, request, "not_found_title", "not_found_body", status=404)
+    return message_page(
+        request.app.state.service, request, "not_found_title", "not_found_body", status=404
+    )
 
 
 def create_app(service: Service) -> Starlette:
@@ -504,13 +520,10 @@ def create_app(service: Service) -> Starlette:
 
 def build_service(project: Project, *, deliver: Deliver | None = None) -> Service:
     """The service over the project's database, secret and transport."""
-    import sqlalchemy as sa
-
+    from newsletter.store.subscribers import open_subscribers
     from newsletter.store.suppression import SuppressionList
 
     secret = load_secret()
-    project.store_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{project.store_path}")
 
     def suppress(email: str, reason: str) -> None:
         with SuppressionList(project.store_path) as suppressions:
@@ -524,7 +537,7 @@ def build_service(project: Project, *, deliver: Deliver | None = None) -> Servic
     config = project.config
     return Service(
         project=project,
-        subscribers=Subscribers(engine),
+        subscribers=open_subscribers(project.store_path),
         tokens=Tokens(secret),
         deliver=deliver or smtp_deliver(config),
         suppress=suppress,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from datetime import UTC, datetime
 
 from newsletter.config import Config
 from newsletter.deliver.send.smtp import resolve
@@ -26,12 +26,15 @@ def confirmation_message(
 ) -> EmailMessage:
     config = project.config
     settings = config.newsletter
-    t = page_labels(language)
-    context = {
+    words = {
+        k: v.format(name=settings.name, email=to, about=settings.about)
+        for k, v in page_labels(language).items()
+    }
+    context: dict[str, object] = {
         "newsletter": settings,
         "brand": config.brand,
         "theme": build_theme(config.brand),
-        "t": {k: v.format(name=settings.name, email=to, about=settings.about) for k, v in t.items()},
+        "t": words,
         "lang": language,
         "link": link,
         "recipient_name": name,
@@ -40,7 +43,7 @@ def confirmation_message(
     html = compile_mjml(render_template(env, MAIL_HTML, context), template=MAIL_HTML)
     text = render_template(env, MAIL_TEXT, context)
     message = EmailMessage()
-    message["Subject"] = context["t"]["confirm_mail_subject"]
+    message["Subject"] = words["confirm_mail_subject"]
     message["From"] = formataddr((settings.sender, settings.from_email))
     message["To"] = formataddr((name, to)) if name else to
     if settings.reply_to:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -237,7 +238,9 @@ class Subscribers:
             ).first()
             if not exists:
                 conn.execute(
-                    consent_texts.insert().values(version=version, text=consent.text, first_used=now)
+                    consent_texts.insert().values(
+                        version=version, text=consent.text, first_used=now
+                    )
                 )
         conn.execute(
             consent_events.insert().values(
@@ -274,9 +277,7 @@ class Subscribers:
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            statement = sqlite_insert(subscribers).on_conflict_do_nothing(
-                index_elements=["email"]
-            )
+            statement = sqlite_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
         result = conn.execute(statement.values(email=email, **values))
         return bool(result.rowcount)
 
@@ -342,9 +343,7 @@ class Subscribers:
             conn.execute(
                 subscribers.update().where(subscribers.c.id == current.id).values(**updates)
             )
-            self._record(
-                conn, email, "subscribe-requested", consent, now, confirmed_at=None
-            )
+            self._record(conn, email, "subscribe-requested", consent, now, confirmed_at=None)
             found = self._lock(conn, email)
             assert found is not None
             return SignupOutcome(found, send_confirmation=due)
@@ -438,13 +437,14 @@ class Subscribers:
         email = email.lower()
         with self.engine.begin() as conn:
             current = self._lock(conn, email)
-            values = {
+            confirmed_at = now if status is Status.confirmed else None
+            values: dict[str, Any] = {
                 "name": name,
                 "language": language,
                 "topics": json.dumps(sorted(set(topics))),
                 "status": status.value,
                 "updated_at": now,
-                "confirmed_at": now if status is Status.confirmed else None,
+                "confirmed_at": confirmed_at,
                 "confirm_nonce": None,
             }
             created = False
@@ -455,7 +455,7 @@ class Subscribers:
                     subscribers.update().where(subscribers.c.email == email).values(**values)
                 )
             action = "added" if created else "updated"
-            self._record(conn, email, action, consent, now, confirmed_at=values["confirmed_at"])
+            self._record(conn, email, action, consent, now, confirmed_at=confirmed_at)
             found = self._lock(conn, email)
             assert found is not None
             return found, created
@@ -467,3 +467,18 @@ class Subscribers:
             gone = conn.execute(subscribers.delete().where(subscribers.c.email == email))
             conn.execute(consent_events.delete().where(consent_events.c.email == email))
             return bool(gone.rowcount)
+
+
+def open_subscribers(path: Path) -> Subscribers:
+    """The subscriber tables in the project's SQLite store file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return Subscribers(engine)

@@ -7,6 +7,7 @@ and send. ``newsletter suppress add|list|import|remove`` manages it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from newsletter.deliver.audience import Rejection, check_address
 from newsletter.errors import ProjectError
 from newsletter.store.db import Database
 
-Reason = Literal["unsubscribed", "bounced", "complained", "manual"]
+Reason = Literal["unsubscribed", "bounced", "complained", "manual", "erased"]
 REASONS: tuple[str, ...] = get_args(Reason)
 
 SCHEMA = """
@@ -46,18 +47,43 @@ class AddResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-class SuppressionList(Database):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA, durable=True, what="the suppression list")
+def erased_key(email: str) -> str:
+    """What an erased address leaves on the list: a hash of it, never the address."""
+    return "sha256:" + hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
-    def emails(self) -> frozenset[str]:
-        return frozenset(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
+
+class Suppressed(frozenset[str]):
+    """The suppressed addresses; also matches an erased address by its hash."""
 
     def __contains__(self, email: object) -> bool:
         if not isinstance(email, str):
             return False
-        row = self.db.execute("SELECT 1 FROM suppressions WHERE email = ?", (email.lower(),))
+        key = email.lower()
+        return frozenset.__contains__(self, key) or frozenset.__contains__(self, erased_key(key))
+
+
+class SuppressionList(Database):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SCHEMA, durable=True, what="the suppression list")
+
+    def emails(self) -> Suppressed:
+        return Suppressed(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
+
+    def __contains__(self, email: object) -> bool:
+        if not isinstance(email, str):
+            return False
+        keys = (email.lower(), erased_key(email))
+        row = self.db.execute("SELECT 1 FROM suppressions WHERE email IN (?, ?)", keys)
         return row.fetchone() is not None
+
+    def add_hashed(self, key: str, source: str | None = None) -> None:
+        """Keep an erased person off every list without keeping their address."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.transaction("add to the suppression list"):
+            self.db.execute(
+                "INSERT INTO suppressions VALUES (?, 'erased', ?, ?) ON CONFLICT(email) DO NOTHING",
+                (key, source, now),
+            )
 
     def entries(self) -> list[Suppression]:
         return [

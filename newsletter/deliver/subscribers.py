@@ -1,0 +1,169 @@
+"""The list as an audience: import, export and erase subscribers, and who gets an issue.
+
+``import_csv`` reads a CSV with a consent column (comma or semicolon separated; Mailchimp's
+export with ``Email Address``, ``First Name``/``Last Name`` and ``CONFIRM_TIME``/
+``OPTIN_TIME`` works as it is). A row without recorded consent is not imported: it is listed
+with its line, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from newsletter.deliver.audience import Recipient, Rejection, check_address
+from newsletter.errors import ProjectError
+from newsletter.store.subscribers import Consent, Method, Status, Subscribers
+
+EMAIL_HEADERS = ("email", "email address", "e-mail", "e-post", "epost")
+NAME_HEADERS = ("name", "full name", "navn")
+CONSENT_HEADERS = ("consent", "confirm_time", "optin_time", "samtykke")
+YES = {"yes", "y", "true", "1", "ja", "x"}
+NO = {"", "no", "n", "false", "0", "nei"}
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    added: int = 0
+    updated: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _sniff(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    try:
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ProjectError(f"{path}: larger than {MAX_IMPORT_BYTES // 2**20} MB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ProjectError(
+            f"{path}:{line}: not UTF-8 text", hint="save the file as CSV UTF-8"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff(text[:4096]))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ProjectError(f"{path}: the file is empty") from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        line = reader.line_num + 1
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield line, row
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise ProjectError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
+
+    return [h.strip().lower() for h in header], rows()
+
+
+def _column(header: list[str], names: Sequence[str]) -> int | None:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+def import_csv(
+    subscribers: Subscribers,
+    path: Path,
+    *,
+    language: str,
+    consent_column: str | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    header, rows = _rows(path)
+    email_at = _column(header, EMAIL_HEADERS)
+    if email_at is None:
+        raise ProjectError(
+            f"{path}:1: no email column (found: {', '.join(header) or 'nothing'})",
+            hint="name the column 'email' (Mailchimp's 'Email Address' also works)",
+        )
+    wanted = (consent_column.lower(),) if consent_column else CONSENT_HEADERS
+    consent_at = _column(header, wanted)
+    if consent_at is None:
+        raise ProjectError(
+            f"{path}:1: no consent column ({', '.join(wanted)})",
+            hint="add a column saying when or how each person agreed, e.g. consent = "
+            "'yes' or a date; rows without it are not imported",
+        )
+    name_at = _column(header, NAME_HEADERS)
+    first_at, last_at = _column(header, ("first name",)), _column(header, ("last name",))
+    language_at = _column(header, ("language", "språk"))
+    report = ImportReport(path)
+    when = now or datetime.now(UTC)
+    for line, row in rows:
+
+        def cell(index: int | None, row: list[str] = row) -> str:
+            return row[index].strip() if index is not None and index < len(row) else ""
+
+        raw = cell(email_at)
+        try:
+            email = check_address(raw)
+        except ValueError as exc:
+            report.rejected.append(Rejection(line, raw, f"not an email address: {exc}"))
+            continue
+        evidence = cell(consent_at)
+        if evidence.lower() in NO:
+            report.rejected.append(Rejection(line, raw, "no consent recorded in this row"))
+            continue
+        name = cell(name_at) or " ".join(p for p in (cell(first_at), cell(last_at)) if p)
+        if any(ch in name for ch in "\r\n\x00") or len(name) > 200:
+            report.rejected.append(Rejection(line, raw, "the name has a line break or is too long"))
+            continue
+        details: dict[str, Any] = {"file": path.name, "line": line}
+        if evidence.lower() not in YES:
+            details["consent"] = evidence[:200]  # a date or a note: the proof as given
+        _, created = subscribers.add(
+            email,
+            name=name,
+            language=cell(language_at) or language,
+            topics=[],
+            status=Status.confirmed,
+            consent=Consent(Method.import_, None, None, details),
+            now=when,
+        )
+        if created:
+            report.added += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def person_data(subscribers: Subscribers, email: str) -> dict[str, Any] | None:
+    """Everything stored about one person, for a GDPR access request."""
+    found = subscribers.get(email)
+    history = subscribers.history(email)
+    if found is None and not history:
+        return None
+    return {
+        "subscriber": found.public() if found else None,
+        "consent_history": history,
+    }
+
+
+def recipients(subscribers: Subscribers, *, topic: str | None = None) -> Iterator[Recipient]:
+    """Every confirmed subscriber (with ``topic``, when given), as an audience."""
+    for line, sub in enumerate(subscribers.iter(status=Status.confirmed, topic=topic), 1):
+        yield Recipient(email=sub.email, name=sub.name, language=sub.language, line=line)
