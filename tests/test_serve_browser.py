@@ -63,9 +63,7 @@ def shoot(page: Any, out: Path, name: str) -> None:
     page.emulate_media(color_scheme="light")
 
 
-def test_sign_up_confirm_and_change_preferences_in_chromium(
-    browser: Any, tmp_path: Path
-) -> None:
+def test_sign_up_confirm_and_change_preferences_in_chromium(browser: Any, tmp_path: Path) -> None:
     out = Path(SHOTS) if SHOTS else tmp_path / "shots"
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
