@@ -17,6 +17,8 @@ from newsletter.config import Brand
 
 AA_NORMAL = 4.5
 AA_LARGE = 3.0
+# WCAG 1.4.11: a button's shape needs 3:1 against the colour around it.
+NON_TEXT = 3.0
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
@@ -134,6 +136,14 @@ def _mix(a: str, b: str, weight: float) -> str:
     return to_hex((r1 * weight + r2 * rest, g1 * weight + g2 * rest, b1 * weight + b2 * rest))
 
 
+def _best_text(background: str, *candidates: str) -> str:
+    """The first candidate that reads on ``background``, else the one with most contrast."""
+    for colour in candidates:
+        if contrast_ratio(colour, background) >= AA_NORMAL:
+            return colour
+    return max(candidates, key=lambda c: contrast_ratio(c, background))
+
+
 def build_theme(brand: Brand) -> Theme:
     """The resolved theme; cached, since every render needs it and brands rarely change."""
     return _build_theme(tuple(brand.model_dump().items()))
@@ -159,6 +169,10 @@ def _build_theme(fields: tuple[tuple[str, object], ...]) -> Theme:
     )
     surface = brand.dark_surface_color or DARK_SURFACE
     text = brand.dark_text_color or DARK_TEXT
+    # A dark brand colour disappears on a dark card: lighten the button until its shape
+    # shows, then pick the button text that reads on it.
+    button = readable_on(brand.primary_color, surface, NON_TEXT)
+    button_text = _best_text(button, brand.button_text_color, DARK_BACKGROUND)
     dark = Palette(
         background=brand.dark_background_color or DARK_BACKGROUND,
         surface=surface,
@@ -169,8 +183,8 @@ def _build_theme(fields: tuple[tuple[str, object], ...]) -> Theme:
         # The brand colour stays the brand colour; only text around it adapts.
         header_background=brand.primary_color,
         header_text=brand.header_text_color,
-        button_background=brand.primary_color,
-        button_text=brand.button_text_color,
+        button_background=button,
+        button_text=button_text,
         divider=_mix(DARK_MUTED, surface, 0.25),
         placeholder=_mix(brand.primary_color, surface, 0.25),
     )
@@ -210,6 +224,9 @@ def _pairs(scheme: str, p: Palette) -> list[ContrastPair]:
         ContrastPair(scheme, "links on cards", p.link, p.surface, AA_NORMAL),
         ContrastPair(scheme, "footer text and links", p.muted, p.background, AA_NORMAL),
         ContrastPair(scheme, "button text", p.button_text, p.button_background, AA_NORMAL),
+        ContrastPair(
+            scheme, "button shape against cards", p.button_background, p.surface, NON_TEXT
+        ),
         ContrastPair(scheme, "header text", p.header_text, p.header_background, AA_NORMAL),
     ]
 
