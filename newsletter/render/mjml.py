@@ -17,6 +17,7 @@ from newsletter.models import Issue
 from newsletter.render.context import issue_context
 from newsletter.render.environment import display_path, make_environment, render_template
 from newsletter.render.lint import MjmlProblem, lint_mjml, where_in_templates
+from newsletter.render.transforms import apply_transforms
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -223,7 +224,7 @@ def render_issue(
     """The email's MJML, HTML and plain text; ``strict`` raises on MJML problems."""
     context = issue_context(config, issue)
     mjml, problems = _mjml(env, context)
-    html = _html_from_mjml(env, context, mjml, problems, strict)
+    html = apply_transforms(_html_from_mjml(env, context, mjml, problems, strict))
     text = render_template(env, TEXT_TEMPLATE, context)
     return Rendered(mjml=mjml, html=html, text=text, problems=problems)
 
@@ -232,4 +233,4 @@ def render_web(env: jinja2.Environment, config: Config, issue: Issue) -> str:
     """The issue's web page: the same layout, without personal links or preheader."""
     context = issue_context(config, issue, web=True)
     mjml, problems = _mjml(env, context)
-    return _html_from_mjml(env, context, mjml, problems, strict=True)
+    return apply_transforms(_html_from_mjml(env, context, mjml, problems, strict=True), web=True)

@@ -26,10 +26,14 @@ _EN = {
     "deadline": "Deadline",
     "when": "When",
     "open": "Open",
+    "deadline_cta": "Details and deadline",
+    "when_cta": "Event details",
     "no_news": "There is no news this month.",
     "no_issues": "No issues yet.",
     "archive_title": "All issues",
     "stories": "stories",
+    "story_one": "story",
+    "story_other": "stories",
     "months": "January February March April May June July August September October November "
     "December",
     "date_format": "{day} {month} {year}",
@@ -47,10 +51,14 @@ _NB = {
     "deadline": "Frist",
     "when": "Når",
     "open": "Åpen",
+    "deadline_cta": "Detaljer og frist",
+    "when_cta": "Om arrangementet",
     "no_news": "Ingen nyheter denne måneden.",
     "no_issues": "Ingen utgaver ennå.",
     "archive_title": "Alle utgaver",
     "stories": "saker",
+    "story_one": "sak",
+    "story_other": "saker",
     "months": "januar februar mars april mai juni juli august september oktober november desember",
     "date_format": "{day}. {month} {year}",
 }
@@ -64,6 +72,11 @@ class Labels(dict[str, str]):
     @property
     def month_names(self) -> list[str]:
         return self["months"].split()
+
+    def count(self, number: int, noun: str) -> str:
+        """ "1 story", "3 stories": the number and the noun's form for it (``noun_one`` or
+        ``noun_other``; English and Norwegian need no more forms than these two)."""
+        return f"{number} {self[f'{noun}_one' if number == 1 else f'{noun}_other']}"
 
 
 @lru_cache(maxsize=16)
