@@ -9,6 +9,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from newsletter.checks.clients import check_client_support
+from newsletter.checks.images import check_image_sources
+from newsletter.checks.linkpurpose import check_link_purpose
 from newsletter.checks.report import CheckReport, Level
 from newsletter.checks.text import check_placeholders, visible_source
 
@@ -50,9 +53,12 @@ def check_html(report: CheckReport, html: str, expect: Expectations | None = Non
     _check_styles(report, tree)
     _check_headings(report, tree)
     _check_images(report, tree)
+    check_image_sources(report, tree)
     _check_links(report, tree, expect)
+    check_link_purpose(report, tree)
     _check_preheader(report, tree, expect.preheader)
     _check_tap_targets(report, tree)
+    check_client_support(report, tree)
     check_placeholders(report, visible_source(html), "email.html")
 
 

@@ -1,4 +1,4 @@
-"""The result of ``newsletter check``: findings, each an error or a warning."""
+"""The result of ``newsletter check``: findings, each an error, a warning or a note (info)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from enum import StrEnum
 class Level(StrEnum):
     error = "error"
     warning = "warning"
+    info = "info"  # worth knowing, never a reason to change the email (client support)
 
 
 @dataclass
@@ -33,6 +34,10 @@ class CheckReport:
     @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.level is Level.warning]
+
+    @property
+    def notes(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.info]
 
     @property
     def ok(self) -> bool:

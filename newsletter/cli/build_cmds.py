@@ -126,8 +126,15 @@ def _print_report(report: object) -> None:
     assert isinstance(report, CheckReport)
     size = f"{report.html_bytes / 1024:.1f} KB" if report.html_bytes else "not rendered"
     console.print(f"Checked [bold]{report.month}[/]: email.html {size}")
-    for finding in sorted(report.findings, key=lambda f: f.level is not Level.error):
-        style = "red" if finding.level is Level.error else "yellow"
+    order = {Level.error: 0, Level.warning: 1, Level.info: 2}
+    styles = {Level.error: "red", Level.warning: "yellow", Level.info: "dim"}
+    if report.notes:
+        from newsletter.checks.clients import support_data
+
+        data = support_data()
+        console.print(f"Notes on client support come from caniemail.com's data of {data.date}.")
+    for finding in sorted(report.findings, key=lambda f: order[f.level]):
+        style = styles[finding.level]
         where = f"  {escape(finding.where)}" if finding.where else ""
         # One line per finding, never wrapped: a file:line must stay copyable.
         console.print(
@@ -138,7 +145,8 @@ def _print_report(report: object) -> None:
         )
     errors, warnings = len(report.errors), len(report.warnings)
     colour = "red" if errors else ("yellow" if warnings else "green")
-    console.print(f"[{colour}]{errors} error(s), {warnings} warning(s)[/]")
+    notes = f", {len(report.notes)} note(s)" if report.notes else ""
+    console.print(f"[{colour}]{errors} error(s), {warnings} warning(s)[/]{notes}")
 
 
 @app.command()
