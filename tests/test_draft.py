@@ -99,7 +99,7 @@ def test_a_redraft_keeps_every_hand_edit_and_only_adds_alternates(project: Proje
     assert issue.subject == "Our own subject line"
     assert issue.intro == "Dear members,\n\nwelcome."
     assert [s.title for s in issue.stories()][:2] == ["A better title", "October story 5"]
-    deleted_id = next(ln for ln in deleted.splitlines() if "- id:" in ln).split()[-1]
+    deleted_id = next(ln for ln in deleted.splitlines() if "- id:" in ln).split()[-1].strip("'")
     assert deleted_id not in {s.id for s in issue.stories() + issue.alternates}
     assert issue.alternates[-1].title == "Fresh news"
     assert issue.stories()[0].pin is True
@@ -186,7 +186,7 @@ def test_force_starts_over_but_keeps_pinned_stories(project: Project) -> None:
     issue = load_issue(path)
     last = issue.stories()[-1]
     text = path.read_text().replace("subject: ", "subject: Hand written ", 1)
-    text = text.replace(f"- id: {last.id}\n", f"- id: {last.id}\n        pin: true\n", 1)
+    text = text.replace(f"- id: '{last.id}'\n", f"- id: '{last.id}'\n        pin: true\n", 1)
     path.write_text(text)
     result = draft(project, "2020-10", force=True, max_stories=2)
     again = load_issue(path)

@@ -77,6 +77,16 @@ def draft(
     if explain:
         _print_explain(result)
     _print_result(result)
+    errors = result.report.errors if result.report is not None else []
+    if errors:
+        from newsletter.errors import IssueFileError
+
+        # The file is written (the edits are kept), but it will not build as it is.
+        raise IssueFileError(
+            f"{result.path}: {_count(len(errors), 'problem', 'problems')} (listed above); "
+            "the issue will not build until they are fixed",
+            hint=f"fix them in the file, then run `newsletter validate {month}`",
+        )
 
 
 def _count(n: int, one: str, many: str) -> str:

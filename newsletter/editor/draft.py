@@ -30,6 +30,7 @@ from newsletter.issuefile import (
     issue_to_yaml,
     line_of,
     offered_ids,
+    read_issue_text,
     read_yaml,
     record_offered,
     set_send_date,
@@ -195,7 +196,7 @@ def _existing(
         return "", None
     tree: Any = None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_issue_text(path)
         # Starting over only needs the old file for its pins (and its send date).
         if not force or need_date or "pin:" in text:
             tree = read_yaml(path)

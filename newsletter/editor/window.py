@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.config import DraftSettings
-from newsletter.errors import ProjectError
+from newsletter.errors import IssueFileError, ProjectError
 from newsletter.project import valid_month
 
 
@@ -113,13 +113,16 @@ def earlier_issues(issues_dir: Path, month: str) -> list[tuple[str, Path]]:
 
 
 def _load(path: Path, history: History) -> Any:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from newsletter.issuefile import quick_load
+
     try:
-        # The safe loader (C-accelerated with ruamel.yaml.clib): only ids and dates are needed.
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        data = quick_load(path)  # libyaml, bounded: only ids and dates are needed
+    except IssueFileError as exc:
+        history.warnings.append(f"{exc.message}; fix it, or its stories may be suggested again")
+        return None
+    except YAMLError as exc:
         history.warnings.append(
             f"{path}: could not be read ({type(exc).__name__}); fix it, or its stories may be "
             "suggested again"

@@ -3,9 +3,11 @@
 The file is self-contained (every story is a snapshot), readable in a pull-request diff,
 and edited by hand. ``yamlio`` reads and writes it, ``validate`` checks it (every problem
 with file, line and key; ``load_issue`` is what build uses), and ``roundtrip`` is how
-``newsletter draft`` adds to a file without disturbing anyone's edits.
+``newsletter draft`` adds to a file without disturbing anyone's edits. Every read goes
+through ``bounded``: size, nesting and aliases are capped, so no file can hang a command.
 """
 
+from newsletter.issuefile.bounded import MAX_BYTES, MAX_DEPTH, quick_load, read_issue_text
 from newsletter.issuefile.roundtrip import (
     add_alternates,
     annotate_alternates,
@@ -38,6 +40,8 @@ from newsletter.issuefile.yamlio import (
 
 __all__ = [
     "HEADER",
+    "MAX_BYTES",
+    "MAX_DEPTH",
     "IssueReport",
     "Level",
     "Problem",
@@ -50,6 +54,8 @@ __all__ = [
     "line_of",
     "load_issue",
     "offered_ids",
+    "quick_load",
+    "read_issue_text",
     "read_yaml",
     "record_offered",
     "save_issue",

@@ -20,6 +20,7 @@ from newsletter.issuefile.yamlio import (
     as_date,
     iter_stories,
     line_of,
+    quoted_id,
     story_tree,
 )
 from newsletter.models import Story
@@ -99,7 +100,7 @@ def record_offered(tree: CommentedMap, ids: list[str]) -> None:
     known = set(offered_ids(tree))
     new = [i for i in dict.fromkeys(ids) if i not in known]
     if new:
-        _top_level_seq(tree, "offered", OFFERED_COMMENT, before=None).extend(new)
+        _top_level_seq(tree, "offered", OFFERED_COMMENT, before=None).extend(map(quoted_id, new))
 
 
 def set_send_date(tree: CommentedMap, send_date: date) -> None:

@@ -16,9 +16,17 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
 from newsletter.errors import IssueFileError
+from newsletter.issuefile.bounded import (
+    ID_KEYS,
+    ID_LISTS,
+    Refused,
+    read_issue_text,
+    refused,
+    round_trip_yaml,
+)
 from newsletter.models import Issue, Story
 
 HEADER = """\
@@ -40,7 +48,7 @@ SUBJECT_LIMIT = 150
 
 
 def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: keeps comments, order and formatting of hand edits
+    yaml = round_trip_yaml()  # keeps comments, order and formatting of hand edits
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # long URLs and summaries stay on one line each, for readable diffs
     yaml.preserve_quotes = True
@@ -48,14 +56,12 @@ def _yaml() -> YAML:
 
 
 def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IssueFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise IssueFileError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    """The file as a round-trip tree; refused when unsafe to read (see ``bounded``)."""
+    text = read_issue_text(path)
     try:
         return _yaml().load(text)
+    except Refused as exc:
+        raise refused(path, exc) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -139,6 +145,11 @@ DATE_KEYS = {"published": datetime.fromisoformat, "deadline": date.fromisoformat
 _KEEP_EMPTY = ("sections", "stories", "subject")
 
 
+def quoted_id(value: object) -> Any:
+    """An id as written: always quoted, so no YAML reader takes ``564729e5734`` for a number."""
+    return SingleQuotedScalarString(str(value))
+
+
 def _to_tree(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         tree = CommentedMap()
@@ -148,7 +159,11 @@ def _to_tree(value: Any, key: str = "") -> Any:
             tree[k] = _to_tree(v, k)
         return tree
     if isinstance(value, list):
+        if key in ID_LISTS:
+            return CommentedSeq(quoted_id(v) for v in value)
         return CommentedSeq(_to_tree(v) for v in value)
+    if key in ID_KEYS and isinstance(value, str):
+        return quoted_id(value)
     if isinstance(value, str) and key in DATE_KEYS:
         # dates stay YAML timestamps, not quoted strings, so they read naturally
         return DATE_KEYS[key](value)
