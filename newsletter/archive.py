@@ -133,7 +133,7 @@ def render_archive(project: Project, entries: list[ArchiveEntry]) -> str:
         "links": {
             "archive": f"{web_url}/",
             "feed": f"{web_url}/feed.xml",
-            "subscribe": config.newsletter.subscribe_url or f"{web_url}/",
+            "subscribe": config.list_links().subscribe,
         },
     }
     return render_template(project_environment(project), ARCHIVE_TEMPLATE, context)

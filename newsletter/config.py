@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from newsletter.errors import ConfigError, format_validation_error
@@ -77,7 +79,11 @@ class NewsletterSettings(Strict):
     postal_address: SingleLine = Field(min_length=1)
     about: str = ""
     web_url: HttpUrl = Field(description="Where the web archive is published.")
-    unsubscribe_url: HttpUrl = Field(description="One-click unsubscribe endpoint (https).")
+    unsubscribe_url: HttpUrl | None = Field(
+        default=None,
+        description="One-click unsubscribe endpoint (https); not needed when [serve] "
+        "public_url is set, since the service answers it.",
+    )
     preferences_url: HttpUrl | None = None
     subscribe_url: HttpUrl | None = Field(
         default=None, description="Sign-up page linked from the web archive (default: web_url)."
@@ -367,6 +373,16 @@ class ServeSettings(Strict):
     )
 
 
+@dataclass(frozen=True)
+class ListLinks:
+    """Where emails and the archive send people to join, leave or change their choices."""
+
+    subscribe: str
+    unsubscribe: str  # a signed token is appended per recipient
+    preferences: str | None  # None: the unsubscribe page (which offers preferences)
+    served: bool  # True: the subscriber service answers them, with per-recipient tokens
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     brand: Brand = Field(default_factory=Brand)
@@ -378,6 +394,34 @@ class Config(Strict):
     send: SendSettings = Field(default_factory=SendSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+
+    @model_validator(mode="after")
+    def _has_unsubscribe(self) -> Config:
+        if self.newsletter.unsubscribe_url is None and self.serve.public_url is None:
+            raise ValueError(
+                "newsletter.unsubscribe_url: required unless [serve] public_url is set (the "
+                "subscriber service then answers unsubscribes)"
+            )
+        return self
+
+    def list_links(self) -> ListLinks:
+        """The one place that decides the sign-up, unsubscribe and preferences links."""
+        settings, public = self.newsletter, self.serve.public_url
+        if public:
+            base = public.rstrip("/")
+            return ListLinks(
+                subscribe=f"{base}/subscribe",
+                unsubscribe=f"{base}/unsubscribe",
+                preferences=f"{base}/preferences",
+                served=True,
+            )
+        assert settings.unsubscribe_url is not None  # checked when the config was read
+        return ListLinks(
+            subscribe=settings.subscribe_url or settings.web_url.rstrip("/") + "/",
+            unsubscribe=settings.unsubscribe_url,
+            preferences=settings.preferences_url,
+            served=False,
+        )
 
     def source(self, name: str) -> Source:
         for source in self.sources:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from newsletter.deliver.merge import unsubscribe_token
-from newsletter.serve.tokens import Purpose, Tokens
 from newsletter.store.subscribers import open_subscribers
+from newsletter.tokens import Purpose, Tokens
 from tests.serve_support import (
     SECRET,
     SmtpServer,
@@ -322,3 +322,61 @@ def test_links_from_the_confirmation_mail_carry_the_edition(
         link = confirmation_link(mail_to(smtp, "lang@example.org"))
     query = parse_qs(urlsplit(link).query)
     assert query["lang"] == ["en"] and query["token"]
+
+
+def send_issue(root: Path, month: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", "send", month, "--yes", "--project", str(root)],
+        capture_output=True, text=True, env=serve_env(), timeout=120,
+    )  # fmt: skip
+
+
+def test_sample_project_sign_up_confirm_send_and_unsubscribe(tmp_path: Path) -> None:
+    """The README's five commands: the service on its defaults (SQLite), then a send."""
+    port = free_port()
+    with SmtpServer() as smtp:
+        root = serve_project(tmp_path / "p", smtp.port, port)
+        with running_service(root, port) as base, httpx.Client(base_url=base) as client:
+            for who in ("reader1@example.org", "reader2@example.org"):
+                sign_up(client, who, name=who.split("@")[0])
+                confirm(client, confirmation_link(mail_to(smtp, who)))
+            smtp.handler.received.clear()
+
+            sent = send_issue(root, "2020-10")
+            assert sent.returncode == 0, sent.stdout + sent.stderr
+            assert sorted(r.rcpt[0] for r in smtp.handler.received) == [
+                "reader1@example.org",
+                "reader2@example.org",
+            ]
+            issue = next(
+                r.message for r in smtp.handler.received if r.rcpt == ["reader1@example.org"]
+            )
+            header = str(issue["List-Unsubscribe"])
+            one_click = header.split("<", 1)[1].split(">", 1)[0]
+            assert one_click.startswith(f"{base}/unsubscribe?token=")
+            assert issue["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            html = issue.get_body(("html",))
+            assert html is not None
+            body = html.get_content()
+            prefs = next(
+                part.split('"', 1)[0].replace("&amp;", "&")
+                for part in body.split('href="')[1:]
+                if part.startswith(f"{base}/preferences")
+            )
+            assert client.get(prefs).status_code == 200  # the footer's preference centre works
+            built = subprocess.run(
+                [sys.executable, "-m", "newsletter", "build", "2020-10", "--project", str(root)],
+                capture_output=True, text=True, env=serve_env(),
+            )  # fmt: skip
+            assert built.returncode == 0, built.stderr
+            assert f'href="{base}/subscribe"' in (root / "build" / "index.html").read_text()
+
+            assert client.post(one_click, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+            smtp.handler.received.clear()
+            again = send_issue(root, "2024-03")
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert [r.rcpt[0] for r in smtp.handler.received] == ["reader2@example.org"]
+            # The same issue again reaches nobody: everyone has it.
+            smtp.handler.received.clear()
+            assert send_issue(root, "2024-03").returncode == 0
+            assert smtp.handler.received == []

@@ -54,9 +54,13 @@ AudienceOpt = Annotated[
     typer.Option(
         "--audience",
         "-a",
-        help="CSV of recipients: an email column, optional name, language and custom fields.",
+        help="CSV of recipients: an email column, optional name, language and custom fields "
+        "(default: the confirmed subscribers).",
         dir_okay=False,
     ),
+]
+TopicOpt = Annotated[
+    str | None, typer.Option("--topic", help="Only the confirmed subscribers of this topic.")
 ]
 
 
@@ -99,19 +103,21 @@ def export(
     to: Annotated[Provider, typer.Option("--to", help="The mail provider.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the export to.")],
     audience: AudienceOpt = None,
+    topic: TopicOpt = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export an issue for a mail provider: one JSON file per API request, plus manifest.json.
 
-    eml writes standard .eml files: one template message, or one per recipient with
-    --audience. sendgrid, ses, mailgun and postmark need --audience; mailchimp, brevo and
-    listmonk send to their own lists (with --audience, the members are imported first).
+    The recipients are --audience FILE, else the confirmed subscribers (--topic narrows
+    them). eml writes one .eml per recipient, or one template message when there are none.
+    sendgrid, ses, mailgun and postmark need recipients; mailchimp, brevo and listmonk send
+    to their own lists (recipients are imported there first).
 
     Example: newsletter export 2020-10 --to sendgrid --audience subscribers.csv --out out/
     """
     from newsletter.deliver.export import export_issue
 
-    result = export_issue(open_project(project), month, to.value, out, audience)
+    result = export_issue(open_project(project), month, to.value, out, audience, topic=topic)
     if result.audience is not None:
         print_audience(result.audience)
     if to is Provider.eml:
@@ -159,6 +165,7 @@ def send(
         Via, typer.Option("--via", help="smtp (the \\[smtp] settings) or ses (boto3).")
     ] = (Via.smtp),
     audience: AudienceOpt = None,
+    topic: TopicOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and build every message; send nothing.")
     ] = False,
@@ -188,7 +195,7 @@ def send(
     ] = False,
     project: ProjectOpt = Path("."),
 ) -> None:
-    """Send an issue to an audience, never twice to the same person.
+    """Send an issue to the confirmed subscribers (or --audience FILE), never twice.
 
     Every message is recorded in the send log, so running the same command again resumes:
     it sends only to whoever has not got the issue yet. Needs NEWSLETTER_SECRET (signs the
@@ -203,11 +210,8 @@ def send(
     if test_to:
         _send_proof(proj, month, via, test_to, smtp_host, smtp_port)
         return
-    if audience is None:
-        err_console.print("[bold red]error:[/] --audience FILE is required (or --test-to ADDR)")
-        raise typer.Exit(2)
     plan = plan_send(
-        proj, month, audience, via=via.value, resend_uncertain=resend_uncertain,
+        proj, month, audience, topic=topic, via=via.value, resend_uncertain=resend_uncertain,
         retry_failed=retry_failed,
     )  # fmt: skip
     print_audience(plan.audience)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Container, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from newsletter.deliver.merge import FIELD_NAME_RE, HTML_SUFFIX
 from newsletter.errors import ProjectError
@@ -92,6 +92,17 @@ def check_address(value: str) -> str:
 
 def _column_name(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().lower())
+
+
+class AudienceSource(Protocol):
+    """Who gets an issue: an audience file, or the confirmed subscribers."""
+
+    report: AudienceReport
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Recipient]: ...
 
 
 class Audience:

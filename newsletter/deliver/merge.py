@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from newsletter.deliver.audience import Recipient
 
 # Fields every recipient has; an audience's extra CSV columns add custom ones.
-FIELDS = ("unsubscribe_url", "name", "email", "language")
+FIELDS = ("unsubscribe_url", "preferences_url", "name", "email", "language")
 _TOKEN_RE = re.compile(r"%%([a-z][a-z0-9_]*)%%")
 TOKEN_RE = _TOKEN_RE
 FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -87,8 +87,10 @@ def check_fields(templates: Iterable[str], columns: Iterable[str], *, where: str
 
 def preview_values(config: Config) -> dict[str, str]:
     """Values for a non-personal copy: the build output and the web version."""
+    links = config.list_links()
     return {
-        "unsubscribe_url": config.newsletter.unsubscribe_url,
+        "unsubscribe_url": links.unsubscribe,
+        "preferences_url": links.preferences or links.unsubscribe,
         "name": config.send.name_fallback,
     }
 
@@ -175,12 +177,23 @@ class Personalizer:
         self.issue = issue
         self.fallback_name = config.send.name_fallback
         self.domain = settings.from_email.rsplit("@", 1)[1]
-        base = settings.unsubscribe_url
+        self.links = config.list_links()
+        base = self.links.unsubscribe
         self._url_prefix = base + ("&" if "?" in base else "?") + "token="
         self.mailto = config.send.unsubscribe_mailto
 
     def unsubscribe_url(self, email: str) -> str:
         return self._url_prefix + unsubscribe_token(self.secret, email)
+
+    def preferences_url(self, email: str, unsubscribe_url: str) -> str:
+        """The service's preference centre with a signed link, else the static page."""
+        links = self.links
+        if links.served and links.preferences:
+            from newsletter.tokens import Purpose, Tokens
+
+            token = Tokens(self.secret).sign(Purpose.preferences, {"e": email.lower()})
+            return f"{links.preferences}?{urlencode({'token': token})}"
+        return links.preferences or unsubscribe_url
 
     def message_id(self, email: str) -> str:
         """The same for every attempt at one (issue, recipient): receivers can drop a repeat."""
@@ -197,6 +210,7 @@ class Personalizer:
             name=recipient.name or self.fallback_name,
             language=recipient.language,
             unsubscribe_url=url,
+            preferences_url=self.preferences_url(email, url),
         )
         header = f"<{url}>"
         if self.mailto:

@@ -213,7 +213,7 @@ def build_message(
         display_name="",
         values={},
         message_id=make_msgid(domain=settings.from_email.rsplit("@", 1)[1]),
-        list_unsubscribe=f"<{unsubscribe_url or settings.unsubscribe_url}>",
+        list_unsubscribe=f"<{unsubscribe_url or config.list_links().unsubscribe}>",
     )
     raw = template.render(personal, date=date or datetime.now(UTC))
     msg = message_from_bytes(raw, _class=EmailMessage, policy=POLICY)

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from newsletter.deliver.audience import Recipient, Rejection, check_address
+from newsletter.deliver.audience import (
+    Audience,
+    AudienceReport,
+    AudienceSource,
+    Recipient,
+    Rejection,
+    check_address,
+)
 from newsletter.errors import ProjectError
+from newsletter.project import Project
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 
 EMAIL_HEADERS = ("email", "email address", "e-mail", "e-post", "epost")
@@ -163,7 +171,75 @@ def person_data(subscribers: Subscribers, email: str) -> dict[str, Any] | None:
     }
 
 
-def recipients(subscribers: Subscribers, *, topic: str | None = None) -> Iterator[Recipient]:
-    """Every confirmed subscriber (with ``topic``, when given), as an audience."""
-    for line, sub in enumerate(subscribers.iter(status=Status.confirmed, topic=topic), 1):
-        yield Recipient(email=sub.email, name=sub.name, language=sub.language, line=line)
+SUBSCRIBERS = Path("subscribers")  # how reports name this audience
+
+
+class SubscriberAudience:
+    """The confirmed subscribers (of ``topic``, when given), read like an audience file.
+
+    An address on the suppression list is left out and reported, as from a file.
+    """
+
+    def __init__(
+        self,
+        subscribers: Subscribers,
+        suppressed: Container[str] = frozenset(),
+        *,
+        topic: str | None = None,
+    ) -> None:
+        self.subscribers = subscribers
+        self.suppressed = suppressed
+        self.topic = topic
+        name = SUBSCRIBERS if topic is None else Path(f"subscribers[{topic}]")
+        self.report = AudienceReport(name)
+
+    @property
+    def columns(self) -> list[str]:
+        return []  # subscribers carry no custom merge fields
+
+    def __iter__(self) -> Iterator[Recipient]:
+        found = self.subscribers.iter(status=Status.confirmed, topic=self.topic)
+        for line, sub in enumerate(found, 1):
+            if sub.email in self.suppressed:
+                self.report.rejected.append(
+                    Rejection(line, sub.email, "on the suppression list", "suppressed")
+                )
+                continue
+            self.report.accepted += 1
+            yield Recipient(email=sub.email, name=sub.name, language=sub.language, line=line)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.subscribers.iter(status=Status.confirmed, topic=self.topic))
+
+
+def open_audience(
+    project: Project, audience: Path | None, *, topic: str | None = None, required: bool
+) -> AudienceSource | None:
+    """Who gets the issue: the audience file, else the confirmed subscribers.
+
+    Suppressed addresses are left out either way. With no file and no confirmed subscriber,
+    ``required`` raises; otherwise None (an export of the non-personal template).
+    """
+    from newsletter.store.subscribers import open_subscribers
+    from newsletter.store.suppression import SuppressionList
+
+    with SuppressionList(project.store_path) as suppressions:
+        suppressed = suppressions.emails()
+    if audience is not None:
+        if topic is not None:
+            raise ProjectError(
+                "--topic selects subscribers; it does not apply to an --audience file",
+                hint="filter the file itself, or leave out --audience",
+            )
+        return Audience(audience, suppressed)
+    subs = SubscriberAudience(open_subscribers(project.store_path), suppressed, topic=topic)
+    if len(subs):
+        return subs
+    if required:
+        which = f"with topic {topic!r} " if topic else ""
+        raise ProjectError(
+            f"no confirmed subscribers {which}to send to",
+            hint="people sign up through `newsletter serve`, or `newsletter subscribers "
+            "import FILE`; or pass --audience FILE",
+        )
+    return None

@@ -30,8 +30,8 @@ from newsletter.serve.forms import SignupForm, clean_name, read_signup
 from newsletter.serve.labels import page_labels
 from newsletter.serve.mailer import Deliver, confirmation_message, smtp_deliver
 from newsletter.serve.security import CSRF_COOKIE, RateLimiter, SecurityHeaders, new_nonce
-from newsletter.serve.tokens import Purpose, TokenProblem, Tokens
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
+from newsletter.tokens import Purpose, TokenProblem, Tokens
 
 log = logging.getLogger("newsletter.serve")
 ONE_CLICK = "One-Click"

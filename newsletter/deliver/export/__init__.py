@@ -26,7 +26,7 @@ from newsletter.project import Project
 
 if TYPE_CHECKING:
     from newsletter.config import Config
-    from newsletter.deliver.audience import Audience, AudienceReport, Recipient
+    from newsletter.deliver.audience import AudienceReport, AudienceSource, Recipient
     from newsletter.deliver.message import MessageTemplate
     from newsletter.models import Issue
 
@@ -107,7 +107,7 @@ class ExportContext:
     """What a provider module works from: the prepared issue and, maybe, an audience."""
 
     def __init__(
-        self, prepared: Prepared, out: Path, provider: str, audience: Audience | None
+        self, prepared: Prepared, out: Path, provider: str, audience: AudienceSource | None
     ) -> None:
         self.prepared = prepared
         self.out = out
@@ -128,7 +128,7 @@ class ExportContext:
     def personalizer(self) -> merge.Personalizer:
         return merge.Personalizer(self.config, self.month, merge.load_secret())
 
-    def require_audience(self) -> Audience:
+    def require_audience(self) -> AudienceSource:
         if self.audience is None:
             raise ExportError(
                 f"{self.provider}: this provider sends to the addresses in each request, "
@@ -251,7 +251,13 @@ def _module(provider: str) -> Any:
 
 
 def export_issue(
-    project: Project, month: str, provider: str, out: Path, audience: Path | None = None
+    project: Project,
+    month: str,
+    provider: str,
+    out: Path,
+    audience: Path | None = None,
+    *,
+    topic: str | None = None,
 ) -> ExportResult:
     """Write ``provider``'s requests (or .eml files) for ``month`` into ``out``."""
     if provider not in PROVIDERS:
@@ -259,15 +265,12 @@ def export_issue(
             f"unknown provider {provider!r}", hint=f"choose one of: {', '.join(PROVIDERS)}"
         )
     prepared = prepare(project, month)  # validates the issue before anything is written
-    reader = None
-    if audience is not None:
-        from newsletter.deliver.audience import Audience
-        from newsletter.store.suppression import SuppressionList
+    from newsletter.deliver.subscribers import open_audience
 
-        with SuppressionList(project.store_path) as suppressions:
-            suppressed = suppressions.emails()
-        reader = Audience(audience, suppressed)
-        merge.check_fields([prepared.html, prepared.text], reader.columns, where=str(audience))
+    reader = open_audience(project, audience, topic=topic, required=False)
+    if reader is not None:
+        where = str(reader.report.path)
+        merge.check_fields([prepared.html, prepared.text], reader.columns, where=where)
     else:
         merge.check_fields([prepared.html, prepared.text], [], where=f"issue {month}")
     try:

@@ -33,6 +33,8 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
     def tag(name: str, html: bool) -> str:
         if name == "unsubscribe_url":
             return "{{ unsubscribe }}"
+        if name == "preferences_url":
+            return "{{ update_profile }}"
         if name == "name":
             return f'{{{{ contact.FIRSTNAME | default : "{fallback}" }}}}'
         return f"{{{{ contact.{name.upper()} }}}}"

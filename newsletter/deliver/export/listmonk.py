@@ -35,6 +35,8 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
     def tag(name: str, html: bool) -> str:
         if name == "unsubscribe_url":
             return "{{ UnsubscribeURL }}"
+        if name == "preferences_url":
+            return "{{ ManageURL }}"
         if name == "name":
             return f"{{{{ or .Subscriber.Name {fallback} }}}}"
         if name == "email":

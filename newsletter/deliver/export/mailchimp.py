@@ -44,6 +44,8 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
     def tag(name: str, html: bool) -> str:
         if name == "unsubscribe_url":
             return "*|UNSUB|*"
+        if name == "preferences_url":
+            return "*|UPDATE_PROFILE|*"
         if name == "email":
             return "*|EMAIL|*"
         if name == "name":

@@ -106,24 +106,25 @@ def parse_rate(value: str | float | None) -> float | None:
 def plan_send(
     project: Project,
     month: str,
-    audience: Path,
+    audience: Path | None = None,
     *,
+    topic: str | None = None,
     via: str = "smtp",
     resend_uncertain: bool = False,
     retry_failed: bool = False,
 ) -> Plan:
-    """Render the issue, read the audience and the send log; nothing is sent."""
-    from newsletter.deliver.audience import load_audience
-    from newsletter.store.suppression import SuppressionList
+    """Render the issue, read the audience (default: the confirmed subscribers) and the send
+    log; nothing is sent."""
+    from newsletter.deliver.subscribers import open_audience
 
     if via not in VIAS:
         raise SendError(f"unknown --via {via!r}", hint=f"choose one of: {', '.join(VIAS)}")
     prepared = prepare(project, month)
     merge.load_secret()  # fail now, before a prompt, when links cannot be signed
-    with SuppressionList(project.store_path) as suppressions:
-        suppressed = suppressions.emails()
-    recipients, report = load_audience(audience, suppressed)
-    merge.check_fields([prepared.html, prepared.text], report.columns, where=str(audience))
+    reader = open_audience(project, audience, topic=topic, required=True)
+    assert reader is not None
+    recipients, report = list(reader), reader.report
+    merge.check_fields([prepared.html, prepared.text], report.columns, where=str(report.path))
     retake: tuple[Status, ...] = ("deferred",)
     if resend_uncertain:
         retake += ("sending",)
