@@ -380,3 +380,29 @@ def test_sample_project_sign_up_confirm_send_and_unsubscribe(tmp_path: Path) -> 
             smtp.handler.received.clear()
             assert send_issue(root, "2024-03").returncode == 0
             assert smtp.handler.received == []
+
+
+def test_the_embeddable_form_posts_from_an_allowed_site(tmp_path: Path, smtp: SmtpServer) -> None:
+    port = free_port()
+    root = serve_project(
+        tmp_path / "p",
+        smtp.port,
+        port,
+        extra='allowed_origins = ["https://oslocancercluster.no"]\n',
+    )
+    with running_service(root, port) as base:
+        snippet = httpx.get(f"{base}/subscribe/form.html")
+        assert snippet.status_code == 200 and snippet.headers["content-type"].startswith(
+            "text/plain"
+        )
+        assert (
+            f'action="{base}/subscribe?lang=en"' in snippet.text
+            and 'name="csrf"' not in snippet.text
+        )
+        data = {"email": "embedded@example.org", "consent": "yes", "language": "en"}
+        ok = httpx.post(
+            f"{base}/subscribe", data=data, headers={"origin": "https://oslocancercluster.no"}
+        )
+        assert ok.status_code == 303
+        assert status_of(root, "embedded@example.org") == "pending"
+        mail_to(smtp, "embedded@example.org")

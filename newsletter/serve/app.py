@@ -271,6 +271,30 @@ def _send_quietly(deliver: Deliver, message: EmailMessage) -> None:
         log.error("could not send the confirmation mail: %s", exc)
 
 
+async def embed_form(request: Request) -> Response:
+    """The sign-up form as an HTML snippet for another site (e.g. a WordPress block)."""
+    service: Service = request.app.state.service
+    lang = page_language(service, request)
+    words = {
+        k: v.format(name=service.config.newsletter.name, email="", about="")
+        for k, v in page_labels(lang).items()
+    }
+    html = render_template(
+        project_environment(service.project),
+        "serve/embed.html.j2",
+        {
+            "newsletter": service.config.newsletter,
+            "t": words,
+            "lang": lang,
+            "languages": service.languages,
+            "topics": service.config.serve.topics,
+            "consent_text": service.config.serve.consent_text,
+            "action": service.url("/subscribe", lang=lang),
+        },
+    )
+    return PlainTextResponse(html)
+
+
 async def subscribe_check(request: Request) -> Response:
     service: Service = request.app.state.service
     return message_page(service, request, "check_title", "check_body")
@@ -504,6 +528,7 @@ def create_app(service: Service) -> Starlette:
         Route("/subscribe", subscribe_page, methods=["GET"]),
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/subscribe/check", subscribe_check, methods=["GET"]),
+        Route("/subscribe/form.html", embed_form, methods=["GET"]),
         Route("/confirm", confirm_page, methods=["GET"]),
         Route("/confirm", confirm, methods=["POST"]),
         Route("/unsubscribe", unsubscribe_page, methods=["GET"]),
