@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.errors import ConfigError, format_validation_error
+from newsletter.errors import ConfigError, NewsletterError, format_validation_error
 from newsletter.models import HttpUrl, Kind, SingleLine, check_http_url
 
 CONFIG_FILE = "newsletter.toml"
@@ -383,6 +383,30 @@ class ListLinks:
     served: bool  # True: the subscriber service answers them, with per-recipient tokens
 
 
+def _check_database_url(value: str | None) -> str | None:
+    from newsletter.store.url import PASSWORD_HINT, check_scheme, has_password
+
+    if value is None:
+        return None
+    if has_password(value):
+        raise ValueError(f"never store the database password in newsletter.toml; {PASSWORD_HINT}")
+    try:
+        check_scheme(value, "url")
+    except NewsletterError as exc:
+        raise ValueError(f"{exc.message.removeprefix('url: ')}; {exc.hint}") from None
+    return value
+
+
+class DatabaseSettings(Strict):
+    """[database]: where the store lives. NEWSLETTER_DATABASE_URL wins over it."""
+
+    url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
+        default=None,
+        description="sqlite:///PATH (default .newsletter/store.db) or "
+        "postgresql://USER@HOST:PORT/DATABASE; the password comes from PGPASSWORD or ~/.pgpass.",
+    )
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     brand: Brand = Field(default_factory=Brand)
@@ -394,6 +418,7 @@ class Config(Strict):
     send: SendSettings = Field(default_factory=SendSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @model_validator(mode="after")
     def _has_unsubscribe(self) -> Config:

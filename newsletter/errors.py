@@ -40,7 +40,7 @@ class CollectError(NewsletterError):
 
 
 class StoreError(NewsletterError):
-    """The SQLite store could not be opened or written."""
+    """The store (SQLite or PostgreSQL) could not be opened, read or written."""
 
     exit_code = 4
 

@@ -7,8 +7,9 @@ from functools import cached_property
 from pathlib import Path
 
 from newsletter.config import CONFIG_FILE, Config, load_config
-from newsletter.errors import ProjectError
+from newsletter.errors import ProjectError, StoreError
 from newsletter.models import check_month
+from newsletter.store.url import DatabaseUrl, resolve
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,21 @@ class Project:
         return self.root / CONFIG_FILE
 
     @property
+    def database(self) -> DatabaseUrl:
+        """Where the store lives: NEWSLETTER_DATABASE_URL, else [database] url, else SQLite."""
+        return resolve(self.root, self.config.database.url)
+
+    @property
     def store_path(self) -> Path:
-        return self.root / ".newsletter" / "store.db"
+        """The SQLite file of the store (``.newsletter/store.db`` unless configured)."""
+        database = self.database
+        if database.path is None:
+            raise StoreError(
+                f"{database.display}: only `newsletter db` commands use a PostgreSQL store so "
+                "far; the others need SQLite",
+                hint="unset NEWSLETTER_DATABASE_URL and [database] url to use .newsletter/store.db",
+            )
+        return database.path
 
     @property
     def issues_dir(self) -> Path:

@@ -306,3 +306,15 @@ def backend_factory(
 def backend(backend_factory: BackendFactory) -> Backend:
     """A fresh, empty store on SQLite and then on PostgreSQL (the test runs once for each)."""
     return backend_factory()
+
+
+@pytest.fixture
+def pg_backend(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
+    """A fresh, empty PostgreSQL database (for tests only about PostgreSQL), as the default."""
+    backend = _pg_backend(pg_server)
+    for key, value in backend.env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield backend
+    finally:
+        pg_server.drop_database(backend.database or "")

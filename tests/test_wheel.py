@@ -64,3 +64,16 @@ def test_init_and_build_from_the_wheel(wheel_site: Path, tmp_path: Path) -> None
     shutil.rmtree(project / "templates")
     result = cli("build", "2020-10", cwd=project)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_wheel_carries_its_database_migrations(wheel_site: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(wheel_site), "NEWSLETTER_DATABASE_URL": ""}
+    project = tmp_path / "proj"
+    init = subprocess.run([sys.executable, "-m", "newsletter", "init", str(project)], env=env)
+    assert init.returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "db", "upgrade"],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Upgraded the schema from nothing to" in result.stdout

@@ -5,13 +5,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from newsletter.cli import build_cmds, collect_cmds, draft_cmds, export_cmds, project_cmds
+from newsletter.cli import (
+    build_cmds,
+    collect_cmds,
+    db_cmds,
+    draft_cmds,
+    export_cmds,
+    project_cmds,
+)
 from newsletter.cli.app import app, err_console, state
 
 from newsletter.cli import preview_cmds  # noqa: F401  # isort: skip
 from newsletter.cli import serve_cmds, subscribers_cmds  # noqa: F401  # isort: skip
 
-__all__ = ["app", "build_cmds", "collect_cmds", "draft_cmds", "export_cmds", "main",
+__all__ = ["app", "build_cmds", "collect_cmds", "db_cmds", "draft_cmds", "export_cmds", "main",
            "project_cmds"]  # fmt: skip
 
 INTERNAL_ERROR = 70
