@@ -102,6 +102,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     if any(c in url for c in "\r\n\t\x00 "):
         return None
     host = parts.hostname.lower().rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets (urlsplit drops them)
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
     query = parts.query
