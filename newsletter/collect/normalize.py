@@ -28,10 +28,11 @@ ALT_LIMIT = 125
 TITLE_LIMIT = 300
 _LANGUAGE_SAMPLE = 1000
 
-# "Publication in Science:Treatment-induced …": a colon with no space after it, between
-# letters (not "12:30", not "https://"), is the institute's kicker separator. "Call: UiO …"
-# has a space after its colon and stays one title.
-_KICKER_RE = re.compile(r"^(?P<kicker>[^:]{2,120}?[^\s:\d/]):(?=[^\s:/\d])(?P<title>.{3,})$")
+# "Publication in Science:Treatment-induced …" is the institute's glued kicker: a few words
+# ending in a real word (capitalised, or of four letters or more), a colon with no space on
+# either side, then a capital. A colon inside a token ("AWS re:Invent 2020: …", "xml:base",
+# "COVID-19:…"), a time, a URL and "Call: UiO …" stay in the title.
+_KICKER_MAX_WORDS = 12
 # An absolute http(s) URL with a lower-case host, no port, query, fragment or space.
 _CANONICAL_RE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[\w.~%!$&'()*+,;=:@/-]*\Z")
 # Labels that start a photo credit: "Photo: …", "(Foto: …)".
@@ -127,10 +128,16 @@ def clean_title(raw: str) -> str:
 
 def split_kicker(title: str) -> tuple[str | None, str]:
     """``"Publication in Science:Treatment-induced …"`` → ``("Publication in Science", …)``."""
-    match = _KICKER_RE.match(title)
-    if not match:
+    kicker, colon, rest = title.partition(":")
+    if not colon or len(rest) < 3 or not rest[0].isupper() or not 2 <= len(kicker) <= 120:
         return None, title
-    return match["kicker"].strip(), match["title"].strip()
+    words = kicker.split()
+    if not words or kicker[-1].isspace() or len(words) > _KICKER_MAX_WORDS:
+        return None, title
+    last = words[-1]
+    if not (last[-1].isalpha() and (last[0].isupper() or len(last) >= 4)):
+        return None, title
+    return kicker.strip(), rest.strip()
 
 
 def make_summary(summary_html: str, body_html: str = "") -> str:
