@@ -304,6 +304,7 @@ def collect(
     ``on_source`` as each one is stored.
     """
     from newsletter.collect.fetch import Fetcher
+    from newsletter.collect.lock import collect_lock
     from newsletter.collect.parallel import FeedPool, pool_size
 
     config = project.config
@@ -327,7 +328,7 @@ def collect(
             on_loaded(source.name, loaded.error is None)
         return loaded
 
-    with Fetcher(config.collect) as fetcher:
+    with collect_lock(project.store_path.parent), Fetcher(config.collect) as fetcher:
         pool = ThreadPoolExecutor(
             max_workers=max(1, min(config.collect.concurrency, len(sources))),
             thread_name_prefix="collect",

@@ -166,6 +166,7 @@ class _Rows:
 class Store(Database):
     def __init__(self, path: Path) -> None:
         self._index: DedupeIndex | None = None
+        self._index_version = 0
         super().__init__(path, SCHEMA, busy_timeout=5.0)
 
     # -- writing ---------------------------------------------------------------------------
@@ -184,10 +185,10 @@ class Store(Database):
     ) -> UpsertResult:
         """Store one source's items and its HTTP validators, all in one transaction."""
         result = UpsertResult()
-        index = self.index()
         rows = _Rows(_now())
         try:
             with self.transaction(f"write {name or 'items'}"):
+                index = self._current_index()
                 for item in items:
                     self._write_one(item, index, rows, result)
                 rows.flush(self.db)
@@ -205,6 +206,17 @@ class Store(Database):
             self._index = None  # the in-memory index saw writes that were rolled back
             raise
         return result
+
+    def _current_index(self) -> DedupeIndex:
+        """The index, reloaded if another connection (another collect) wrote since it was
+        loaded, so a story stored meanwhile is found, not inserted twice. Called under the
+        write lock: nothing changes between this check and the writes."""
+        if self._index is not None and self._index_version != self._data_version():
+            self._index = None
+        return self.index()
+
+    def _data_version(self) -> int:  # changes when another connection commits to the file
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
     def _write_one(
         self, item: NewsItem, index: DedupeIndex, rows: _Rows, result: UpsertResult
@@ -255,6 +267,8 @@ class Store(Database):
     def index(self) -> DedupeIndex:
         """The deduplication index of everything stored, loaded once per Store."""
         if self._index is None:
+            # Read first: a write landing while the index loads then makes it look stale.
+            self._index_version = self._data_version()
             index = DedupeIndex()
             index.keys = dict(self.db.execute("SELECT key, item_id FROM item_keys"))
             for item_id, published, source, signature, numbers in self.db.execute(
