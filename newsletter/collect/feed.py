@@ -1,8 +1,9 @@
 """RSS 0.9x/1.0/2.0 and Atom feeds, from bytes we fetched ourselves.
 
-Every feed is first read with ElementTree's C parser, for what feedparser does not give:
-it drops a ``media:description`` nested in ``media:content``, so photo captions and
-credits come from the XML here.
+Every feed is first read with ElementTree's C parser (through safexml.py, which refuses
+entity declarations and decodes what expat cannot), for what feedparser does not give: it
+drops a ``media:description`` nested in ``media:content``, so photo captions and credits
+come from the XML here.
 
 A well-formed UTF-8 RSS 2.0 document (what WordPress and most CMSs send) is then read
 straight from that same tree: it is one parse instead of two, and several times faster
@@ -33,6 +34,7 @@ import feedparser
 from newsletter.collect.fetch import Fetched
 from newsletter.collect.language import language_code
 from newsletter.collect.normalize import Draft, Parsed, canonical_url
+from newsletter.collect.safexml import install_for_feedparser, parse_tree
 from newsletter.errors import CollectError
 from newsletter.sanitize import html_to_text
 
@@ -52,6 +54,8 @@ _UTF8 = {"utf-8", "utf8"}
 
 Caption = tuple[str, str | None]  # (description, credit)
 
+install_for_feedparser()
+
 
 def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
     """The feed's items as drafts; ``fast=False`` always uses feedparser (for tests)."""
@@ -62,8 +66,10 @@ def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
             hint="check the source's url; the site may be down or the feed moved",
         )
     result = Parsed(base=fetched.url)
-    root = _xml_root(body)
-    captions = media_captions(root) if root is not None and MRSS.encode() in body else {}
+    root = parse_tree(body)
+    # (a document in UTF-16 or UTF-32 does not show the namespace as ASCII bytes)
+    maybe_captions = MRSS.encode() in body or b"\x00" in body[:4]
+    captions = media_captions(root) if root is not None and maybe_captions else {}
     fast_entries = rss2_entries(root) if fast and _fast_path_fits(root, body, fetched) else None
     if fast_entries is not None:
         entries, language = fast_entries
@@ -72,13 +78,6 @@ def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
     for position, entry in enumerate(entries):
         result.drafts.append(_draft(entry, captions.get(position), language))
     return result
-
-
-def _xml_root(body: bytes) -> ET.Element | None:
-    try:
-        return ET.fromstring(body)
-    except ET.ParseError:
-        return None
 
 
 def _fast_path_fits(root: ET.Element | None, body: bytes, fetched: Fetched) -> bool:
@@ -106,13 +105,20 @@ def _feedparser_entries(
         resolve_relative_uris=False,
     )
     entries = list(parsed.entries)
+    # Read in full, only not as the document or the server said (an unknown encoding, say)
+    benign = isinstance(
+        parsed.get("bozo_exception"),
+        (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType),
+    )
+    if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        result.notices.append(f"the feed's encoding is declared wrongly: {_bozo(parsed)}")
     if not entries:
         if _HTML_RE.match(body[:2048]) or (not parsed.get("version") and b"<body" in body[:20000]):
             raise CollectError(
                 f"{source}: {fetched.url} is an HTML page, not an RSS/Atom feed",
                 hint=_feed_hint(body, fetched.url),
             )
-        if parsed.bozo:
+        if parsed.bozo and not benign:
             raise CollectError(
                 f"{source}: {fetched.url} is not a readable feed: {_bozo(parsed)}",
                 hint="the feed is broken at the source; tell its owner, or try again later",
@@ -123,10 +129,7 @@ def _feedparser_entries(
                 hint="check the source's url and kind in newsletter.toml",
             )
         return [], None
-    if parsed.bozo and not isinstance(
-        parsed.bozo_exception,
-        (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType),
-    ):
+    if parsed.bozo and not benign:
         # A feed cut short still yields its earlier entries, but the last one may be cut
         # mid-way: keep only the entries whose closing tag arrived.
         complete = len(_CLOSED_ITEM_RE.findall(body))
