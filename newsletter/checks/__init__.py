@@ -26,7 +26,12 @@ from newsletter.checks.html import (
     nested_at_rule,
 )
 from newsletter.checks.report import CheckReport, Finding, Level
-from newsletter.checks.text import TEXT_WIDTH, check_placeholders, check_text
+from newsletter.checks.text import (
+    TEXT_WIDTH,
+    check_placeholders,
+    check_story_text,
+    check_text,
+)
 from newsletter.errors import RenderError
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
@@ -57,6 +62,7 @@ __all__ = [
     "check_mjml",
     "check_placeholders",
     "check_rendered",
+    "check_story_text",
     "check_text",
     "check_theme",
     "check_url",
@@ -105,6 +111,7 @@ def check_issue_file(report: CheckReport, issue: Issue) -> None:
             Level.warning, "preheader",
             f"preheader is {len(issue.preheader)} characters; keep it under {PREHEADER_MAX}",
         )  # fmt: skip
+    check_story_text(report, issue)
 
 
 def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from newsletter.checks.report import CheckReport, Level
+from newsletter.deliver import merge
+
+if TYPE_CHECKING:
+    from newsletter.models import Issue
 
 TEXT_WIDTH = 78
-_PLACEHOLDER_RES = (
-    (re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}", re.S), "template placeholder"),
-    (re.compile(r"\*\|[A-Za-z0-9_:]+\|\*"), "Mailchimp merge tag"),
-    (re.compile(r"%recipient\.[\w-]+%"), "Mailgun recipient variable"),
-    (re.compile(r"%%[A-Za-z_][\w-]*%%"), "merge token"),
-)
 
 
 def visible_source(html: str) -> str:
@@ -26,17 +25,32 @@ def check_placeholders(
     report: CheckReport, text: str, where: str, known_tokens: Iterable[str] = ()
 ) -> None:
     """Leftover template syntax or merge tags a provider would print, or choke on."""
-    from newsletter.deliver import merge
-
     known = {f"%%{name}%%" for name in (*merge.FIELDS, *known_tokens)}
     seen: set[str] = set()
-    for pattern, what in _PLACEHOLDER_RES:
+    for pattern, what in merge.LOOKALIKES:
         for match in pattern.finditer(text):
             found = match.group()
             if found in known or found in seen:
                 continue
             seen.add(found)
             report.add(Level.error, "placeholder", f"unresolved {what} {found!r}", where)
+
+
+def check_story_text(report: CheckReport, issue: Issue) -> None:
+    """Story text that looks like a merge tag: it is printed as written, never filled in.
+
+    Usually a source's own text (or a trap: a feed that sets an image to ``…/%%email%%``);
+    if an editor meant to personalise a story, only subject, preheader and intro can.
+    """
+    for number, story in enumerate(issue.resolved().stories(), 1):
+        for name, found, what in merge.story_lookalikes(story):
+            report.add(
+                Level.warning, "story-placeholder",
+                f"story {number} ({story.title[:50]!r}) has {found!r} in its {name}; it looks "
+                f"like a {what} but is printed as written, never filled in (only subject, "
+                "preheader and intro are personalised)",
+                f"issues/{issue.month}.yaml, story {story.id}",
+            )  # fmt: skip
 
 
 def check_text(report: CheckReport, text: str, unsubscribe_url: str | None = None) -> None:

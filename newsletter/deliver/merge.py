@@ -4,6 +4,13 @@ An issue is rendered once with neutral tokens such as ``%%unsubscribe_url%%``; e
 sends then fill them per recipient (or translate them to a provider's own merge syntax),
 so MJML is never compiled per recipient.
 
+Tokens come only from the templates and from the editor's own fields of the issue file:
+``subject``, ``preheader`` and ``intro``. Everything in a story (title, kicker, summary,
+source, button text, alt text, credit, links) and the section titles is printed as written
+and never filled in: ``inert_stories`` makes it so at render time, because collected text
+is written by whoever runs the source (a feed whose image is ``https://x.example/%%email%%``
+would otherwise collect every subscriber's address).
+
 Each recipient's unsubscribe link carries an HMAC-signed token. The key comes from the
 ``NEWSLETTER_SECRET`` environment variable and never from a file, so it cannot end up in git.
 """
@@ -26,6 +33,7 @@ from newsletter.errors import ConfigError
 
 if TYPE_CHECKING:
     from newsletter.deliver.audience import Recipient
+    from newsletter.models import Issue, Story
 
 # Fields every recipient has; an audience's extra CSV columns add custom ones.
 FIELDS = ("unsubscribe_url", "preferences_url", "name", "email", "language")
@@ -83,6 +91,106 @@ def check_fields(templates: Iterable[str], columns: Iterable[str], *, where: str
             hint="add a column of that name to the audience CSV, or remove the token "
             f"(built-in fields: {', '.join(FIELDS)})",
         )
+
+
+# --- where tokens may come from --------------------------------------------------------------
+
+# Text a template engine, this tool or a provider may read as a placeholder: what ``check``
+# reports when it is left over, and what Markdown must leave exactly as written.
+LOOKALIKES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\{\{.{0,60}?\}\}|\{%.{0,60}?%\}", re.S), "template placeholder"),
+    (re.compile(r"\*\|[A-Za-z0-9_:]+\|\*"), "Mailchimp merge tag"),
+    (re.compile(r"%recipient\.[\w-]+%"), "Mailgun recipient variable"),
+    (re.compile(r"%%[A-Za-z_][\w-]*%%"), "merge token"),
+)
+LOOKALIKE_RE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in LOOKALIKES), re.S)
+WORD_JOINER = "\u2060"  # invisible: the text reads the same, but no token can form across it
+# %% (ours), %name% (SendGrid's, Mailgun's %recipient.name%) and *| (Mailchimp's)
+_TEXT_OPENERS = re.compile(r"%(?=[%A-Za-z_])|\*(?=\|)")
+_URL_UNSAFE = re.compile(r"%(?![0-9A-Fa-f]{2})|[|{}]")
+
+
+class Inert(str):
+    """Collected text in which a merge tag could form, made so that none can.
+
+    A word joiner follows each ``%`` that precedes ``%`` or a letter, and each ``*`` before
+    ``|``. As HTML (``__html__``, which Jinja's
+    autoescape uses) it is written as a character reference: mjml-python would print the
+    character itself in an attribute (an image's alt text) as ``\\u{2060}``.
+    """
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self))).replace(WORD_JOINER, "&#8288;")
+
+
+def inert_text(text: str) -> str:
+    """``text`` as printed, never as a merge template: no ``%%``, ``%name`` or ``*|`` is left."""
+    if not _TEXT_OPENERS.search(text):
+        return text
+    return Inert(_TEXT_OPENERS.sub(lambda m: m.group() + WORD_JOINER, text))
+
+
+def inert_url(url: str) -> str:
+    """``url`` with each stray ``%`` (and ``|``, ``{``, ``}``) percent-encoded.
+
+    The link is the same (a ``%`` that starts no escape means itself), but a valid
+    percent-encoding never holds ``%%``, so no token can form in an attribute.
+    """
+    if "%" not in url and not any(c in url for c in "|{}"):
+        return url
+    return _URL_UNSAFE.sub(lambda m: "%" + format(ord(m.group()), "02X"), url)
+
+
+def inert_stories(issue: Issue) -> Issue:
+    """A copy of ``issue`` whose stories and section titles can never be merged."""
+    return issue.model_copy(
+        update={
+            "sections": [
+                section.model_copy(
+                    update={
+                        "title": inert_text(section.title),
+                        "stories": [_inert_story(s) for s in section.stories],
+                    }
+                )
+                for section in issue.sections
+            ]
+        }
+    )
+
+
+def _inert_story(story: Story) -> Story:
+    texts = {
+        name: inert_text(value)
+        for name in ("title", "kicker", "summary", "source", "cta")
+        if isinstance(value := getattr(story, name), str)
+    }
+    image = story.image
+    if image is not None:
+        image = image.model_copy(
+            update={
+                "url": inert_url(image.url),
+                "alt": inert_text(image.alt),
+                "credit": inert_text(image.credit) if image.credit else image.credit,
+            }
+        )
+    return story.model_copy(update={**texts, "url": inert_url(story.url), "image": image})
+
+
+def story_lookalikes(story: Story) -> Iterable[tuple[str, str, str]]:
+    """(field, found, what) for text in a story that looks like a merge tag or placeholder."""
+    fields = [(n, getattr(story, n)) for n in ("title", "kicker", "summary", "source", "cta")]
+    fields.append(("url", story.url))
+    if story.image is not None:
+        fields += [("image.url", story.image.url), ("image.alt", story.image.alt)]
+        fields.append(("image.credit", story.image.credit))
+    for name, value in fields:
+        for pattern, what in LOOKALIKES:
+            for match in pattern.finditer(value or ""):
+                yield name, match.group(), what
 
 
 def preview_values(config: Config) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from newsletter.config import Config
+from newsletter.deliver.merge import inert_text
 from newsletter.editor.scoring import Scorer
 from newsletter.editor.select import Decision, Selection, Status, select_stories
 from newsletter.editor.window import default_send_date, issue_window, read_history
@@ -101,10 +102,11 @@ def issue_from_selection(config: Config, selection: Selection) -> Issue:
     """A fresh issue: the chosen stories in their sections, the runner-ups as alternates."""
     window, lead = selection.window, selection.lead or next(iter(selection.chosen()), None)
     alternates = selection.alternates[: config.draft.max_alternates]
+    # Subject and preheader are personalised; suggested from story text, they must not be.
     return Issue(
         month=window.month,
-        subject=suggest_subject(config, window.month, lead),
-        preheader=summarize(lead.summary, PREHEADER_TARGET) if lead else "",
+        subject=inert_text(suggest_subject(config, window.month, lead)),
+        preheader=inert_text(summarize(lead.summary, PREHEADER_TARGET)) if lead else "",
         send_date=window.send_date,
         language=selection.language,
         sections=[

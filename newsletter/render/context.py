@@ -21,6 +21,7 @@ PREHEADER_FILLER = Markup("&#847;&zwnj;&nbsp;" * 40)
 
 def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:
     issue = issue.resolved()  # staff overrides (title, summary, image, alt, cta) win
+    issue = merge.inert_stories(issue)  # story text is printed as written, never merged
     settings = config.newsletter
     web_url = settings.web_url.rstrip("/")
     theme = build_theme(config.brand)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
 from collections.abc import Mapping
@@ -117,18 +118,56 @@ def _markdown() -> Any:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 
 
+def _shield(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each merge tag (``%%name%%``, ``*|FNAME|*``...) swapped for a plain word.
+
+    Markdown must not read a tag's ``*`` or ``_`` as emphasis, nor percent-encode a tag
+    used as a link; a word of letters and digits passes through text and links unchanged.
+    """
+    from newsletter.deliver.merge import LOOKALIKE_RE
+
+    if not LOOKALIKE_RE.search(text):
+        return text, {}
+    stem = "mergetag"
+    while stem in text:  # never mistake the editor's own words for a placeholder
+        stem += "x"
+    tags: dict[str, str] = {}
+
+    def swap(match: re.Match[str]) -> str:
+        word = f"{stem}{len(tags)}z"
+        tags[word] = match.group()
+        return word
+
+    return LOOKALIKE_RE.sub(swap, text), tags
+
+
+def _unshield(text: str, tags: Mapping[str, str], *, escape: bool) -> str:
+    if not tags:
+        return text
+    stem = next(iter(tags))[: -len("0z")]
+    pattern = re.compile(re.escape(stem) + r"\d+z")
+    return pattern.sub(lambda m: html.escape(tags[m.group()]) if escape else tags[m.group()], text)
+
+
 @lru_cache(maxsize=256)
 def markdown_filter(text: str) -> Markup:
-    return Markup(_markdown().render(text or ""))
+    """Markdown as HTML; merge tags in it come out exactly as written."""
+    shielded, tags = _shield(text or "")
+    return Markup(_unshield(_markdown().render(shielded), tags, escape=True))
 
 
 @lru_cache(maxsize=256)
 def markdown_text(text: str) -> str:
     """Markdown as plain text: one paragraph per block, links as "text (URL)"."""
+    shielded, tags = _shield(text or "")
+    return _unshield(_markdown_text(shielded), tags, escape=False)
+
+
+def _markdown_text(text: str) -> str:
     blocks: list[str] = []
     prefix = ""
     counters: list[int] = []
-    for token in _markdown().parse(text or ""):
+    for token in _markdown().parse(text):
         if token.type == "bullet_list_open":
             counters.append(0)
         elif token.type == "ordered_list_open":
