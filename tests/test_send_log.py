@@ -1,60 +1,251 @@
-"""The send log on a real SQLite file: claims are atomic, and only this process owns its claims."""
+"""The send log on a real SQLite file: claims have owners, and only a gone owner loses them.
 
+"Gone" is tested with real processes: one that exited, one killed and not yet reaped (a
+zombie), and this process under another start time (a reused pid). Runs on another host are
+judged by their lease, with an injected clock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from newsletter.errors import StoreError
+from newsletter.store.owner import Owner, holds
 from newsletter.store.sendlog import Outcome, SendLog
+from newsletter.store.sendrun import SendRun
+
+ISSUE = "2020-10"
 
 
-def test_a_claim_is_taken_once_even_by_two_processes_at_the_same_time(tmp_path: Path) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def exited_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def add_run(path: Path, run: str, owner: Owner, expires: float) -> None:
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "INSERT INTO send_runs VALUES (?, ?, ?, ?, ?, ?, 'then', ?)",
+            (run, ISSUE, owner.host, owner.machine, owner.pid, owner.started, expires),
+        )
+    db.close()
+
+
+def test_a_claim_is_taken_once_even_by_two_runs_at_the_same_time(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    with SendLog(path) as first, SendLog(path) as second:  # two connections, as two processes
-        assert first.claim("2020-10", ["a@example.org", "b@example.org"], "smtp") == [
-            "a@example.org",
-            "b@example.org",
-        ]
-        assert second.claim("2020-10", ["a@example.org", "c@example.org"], "smtp") == [
-            "c@example.org"
-        ]
-        assert first.statuses("2020-10") == {
-            "a@example.org": "sending",
-            "b@example.org": "sending",
-            "c@example.org": "sending",
-        }
-        # Another issue is another key.
-        assert second.claim("2020-11", ["a@example.org"], "smtp") == ["a@example.org"]
+    first, second = SendRun(path, ISSUE), SendRun(path, ISSUE)
+    try:
+        assert first.claim(["a@x.org", "b@x.org"], "smtp") == ["a@x.org", "b@x.org"]
+        assert second.claim(["a@x.org", "c@x.org"], "smtp") == ["c@x.org"]
+        # --resend-uncertain does not take a live run's claims, nor its messages in doubt.
+        assert first.hand_over(["a@x.org"]) == ["a@x.org"]
+        assert second.claim(["a@x.org", "b@x.org"], "smtp", retake=("sending",)) == []
+        assert second.hand_over(["a@x.org"]) == [], "only the holder hands a message over"
+        with SendLog(path) as log:
+            assert log.standing(ISSUE) == {"a@x.org": "busy", "b@x.org": "busy",
+                                           "c@x.org": "busy"}  # fmt: skip
+        other = SendRun(path, "2020-11")  # another issue is another key
+        assert other.claim(["a@x.org"], "smtp") == ["a@x.org"]
+        assert other.close() is None
+    finally:
+        assert first.close() is None and second.close() is None
+    with SendLog(path) as log:
+        # Ended runs: unsent claims are free again, the message in doubt is uncertain.
+        assert log.statuses(ISSUE) == {"a@x.org": "sending", "b@x.org": "deferred",
+                                       "c@x.org": "deferred"}  # fmt: skip
+        assert log.standing(ISSUE)["a@x.org"] == "uncertain"
+        assert log.db.execute("SELECT COUNT(*) FROM send_runs").fetchone() == (0,)
 
 
 def test_outcomes_and_what_a_rerun_may_take_again(tmp_path: Path) -> None:
-    with SendLog(tmp_path / "store.db") as log:
-        keys = ["sent@x.org", "failed@x.org", "deferred@x.org", "uncertain@x.org"]
-        log.claim("2020-10", keys, "smtp", message_ids=["<1@x>", None, None, None])
-        log.record(
-            "2020-10",
-            [
-                Outcome("sent@x.org", "sent", "250 OK", "<1@x>"),
-                Outcome("failed@x.org", "failed", "550 no such user"),
-                Outcome("deferred@x.org", "deferred", "451 later"),
-                Outcome("uncertain@x.org", "uncertain", "connection lost"),
-            ],
-        )
-        assert log.statuses("2020-10") == {
+    path = tmp_path / "store.db"
+    keys = ["sent@x.org", "failed@x.org", "deferred@x.org", "uncertain@x.org"]
+    run = SendRun(path, ISSUE)
+    assert run.claim(keys, "smtp", message_ids=["<1@x>", None, None, None]) == keys
+    assert run.hand_over(keys) == keys
+    assert run.take_back(["deferred@x.org"]) == ["deferred@x.org"]  # refused after all
+    run.record(
+        [
+            Outcome("sent@x.org", "sent", "250 OK", "<1@x>"),
+            Outcome("failed@x.org", "failed", "550 no such user"),
+            Outcome("deferred@x.org", "deferred", "451 later"),
+            Outcome("uncertain@x.org", "uncertain", "connection lost"),
+        ]
+    )
+    with SendLog(path) as log:
+        assert log.statuses(ISSUE) == {
             "sent@x.org": "sent",
             "failed@x.org": "failed",
             "deferred@x.org": "deferred",
-            "uncertain@x.org": "sending",  # unknown stays claimed: never resent by default
+            "uncertain@x.org": "sending",  # unknown stays in doubt: never resent by default
         }
-        assert log.claim("2020-10", keys, "smtp") == ["deferred@x.org"]
-        assert log.claim("2020-10", keys, "smtp", retake=("sending",)) == [
-            "deferred@x.org",
-            "uncertain@x.org",
-        ]
-        assert log.claim("2020-10", keys, "smtp", retake=("failed",)) == ["failed@x.org"]
-        assert log.claim("2020-10", keys, "smtp", retake=("sent",)) == ["sent@x.org"]
-        log.release("2020-10", ["sent@x.org"], "could not connect")
-        assert log.statuses("2020-10")["sent@x.org"] == "deferred"
-        details = {r: d for r, _, d in log.rows("2020-10")}
-        assert details["sent@x.org"] == "could not connect"
-        attempts = dict(
-            log.db.execute("SELECT recipient, attempts FROM send_log WHERE issue = '2020-10'")
+        # Let go by its run at once, so it is uncertain even while that run goes on.
+        assert log.standing(ISSUE)["uncertain@x.org"] == "uncertain"
+    assert run.claim(keys, "smtp") == ["deferred@x.org"]
+    assert run.claim(keys, "smtp", retake=("sending",)) == ["uncertain@x.org"]
+    assert run.claim(keys, "smtp", retake=("failed",)) == ["failed@x.org"]
+    run.release(["failed@x.org"], "could not connect")
+    assert run.close() is None
+    with SendLog(path) as log:
+        details = {r: d for r, _, d in log.rows(ISSUE)}
+        assert details["failed@x.org"] == "could not connect"
+        assert details["deferred@x.org"] == "released: the run stopped before handing it over"
+        attempts = dict(log.db.execute("SELECT recipient, attempts FROM send_log"))
+        assert attempts == {"sent@x.org": 1, "failed@x.org": 2, "deferred@x.org": 2,
+                            "uncertain@x.org": 2}  # fmt: skip
+
+
+def test_the_claims_of_a_process_that_died_are_free_and_its_doubts_uncertain(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    with SendLog(path):
+        pass  # the tables
+    here = Owner.current()
+    dead = Owner(here.host, here.machine, exited_pid(), "1")
+    add_run(path, "dead", dead, expires=time.time() + 3600)  # a lease does not keep it alive
+    db = sqlite3.connect(path)
+    with db:
+        for key, status in [("a@x.org", "claimed"), ("b@x.org", "sending")]:
+            db.execute(
+                "INSERT INTO send_log (issue, recipient, status, via, updated, run_id)"
+                " VALUES (?, ?, ?, 'smtp', 'then', 'dead')",
+                (ISSUE, key, status),
+            )
+    db.close()
+    with SendLog(path) as log:
+        assert log.standing(ISSUE) == {"a@x.org": "deferred", "b@x.org": "uncertain"}
+    run = SendRun(path, ISSUE)  # a new run tidies up after the dead one
+    try:
+        with SendLog(path) as log:
+            assert log.statuses(ISSUE) == {"a@x.org": "deferred", "b@x.org": "sending"}
+            assert log.db.execute("SELECT id FROM send_runs").fetchall() == [(run.id,)]
+        assert run.claim(["a@x.org", "b@x.org"], "smtp") == ["a@x.org"]
+        assert run.claim(["b@x.org"], "smtp", retake=("sending",)) == ["b@x.org"]
+    finally:
+        run.close()
+
+
+def test_a_killed_process_not_yet_reaped_and_a_reused_pid_are_gone() -> None:
+    here = Owner.current()
+    now = time.time()
+    assert holds(here, 0.0, here=here, now=now), "this process, whatever its lease"
+    reused = Owner(here.host, here.machine, here.pid, here.started + "0")
+    assert not holds(reused, now + 3600, here=here, now=now)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        child = Owner(here.host, here.machine, proc.pid, "")
+        assert holds(child, 0.0, here=here, now=now)
+        os.kill(proc.pid, signal.SIGKILL)
+        wait_for(lambda: "Z" in Path(f"/proc/{proc.pid}/stat").read_text().split(")")[1][:3])
+        assert not holds(child, now + 3600, here=here, now=now), "a zombie holds nothing"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_run_on_another_host_holds_its_claims_while_its_lease_lasts(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    clock = {"now": 1_000_000.0}
+    with SendLog(path):
+        pass
+    elsewhere = Owner("other-host", "boot/pid:[1]", os.getpid(), "1")
+    add_run(path, "far", elsewhere, expires=clock["now"] + 30)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "INSERT INTO send_log (issue, recipient, status, via, updated, run_id)"
+            " VALUES (?, 'a@x.org', 'claimed', 'smtp', 'then', 'far')",
+            (ISSUE,),
         )
-        assert attempts["deferred@x.org"] == 3 and attempts["sent@x.org"] == 2
+    db.close()
+    with SendLog(path, clock=lambda: clock["now"]) as log:
+        assert log.standing(ISSUE) == {"a@x.org": "busy"}
+        assert log.claim(ISSUE, ["a@x.org"], "smtp", run="mine") == []
+        clock["now"] += 31  # no heartbeat for longer than the lease
+        assert log.standing(ISSUE) == {"a@x.org": "deferred"}
+        assert log.claim(ISSUE, ["a@x.org"], "smtp", run="mine") == ["a@x.org"]
+        # The far run, if it was only cut off, can no longer hand the message over.
+        assert log.hand_over(ISSUE, ["a@x.org"], "far") == []
+
+
+def test_the_heartbeat_moves_the_lease_on_and_notices_a_run_ended_as_gone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    run = SendRun(path, ISSUE, lease=0.3)  # beats every 0.1 s
+    try:
+        with SendLog(path) as log:
+
+            def expires() -> float:
+                return float(log.db.execute("SELECT expires FROM send_runs").fetchone()[0])
+
+            first = expires()
+            wait_for(lambda: expires() > first)
+            log.db.execute("DELETE FROM send_runs")  # as another run does with a gone one
+            wait_for(lambda: run.lost)
+    finally:
+        run.close()
+
+
+def test_a_log_from_before_owners_is_upgraded_and_its_sending_rows_are_uncertain(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE send_log (
+            issue TEXT NOT NULL, recipient TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'deferred')),
+            via TEXT NOT NULL, message_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+            detail TEXT, updated TEXT NOT NULL, PRIMARY KEY (issue, recipient));
+        INSERT INTO send_log VALUES ('2020-10', 'a@x.org', 'sending', 'smtp', '<1@x>', 1,
+                                     NULL, 'then');
+        INSERT INTO send_log VALUES ('2020-10', 'b@x.org', 'sent', 'smtp', '<2@x>', 1,
+                                     '250 OK', 'then');
+        """
+    )
+    db.close()
+    with SendLog(path) as log:
+        assert log.standing(ISSUE) == {"a@x.org": "uncertain", "b@x.org": "sent"}
+        assert log.rows(ISSUE) == [("a@x.org", "sending", None), ("b@x.org", "sent", "250 OK")]
+    run = SendRun(path, ISSUE)
+    assert run.claim(["a@x.org", "c@x.org"], "smtp") == ["c@x.org"]
+    run.close()
+
+
+def test_a_store_failure_keeps_the_answers_to_write_when_the_run_ends(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    run = SendRun(path, ISSUE)
+    run.claim(["a@x.org"], "smtp")
+    run.hand_over(["a@x.org"])
+    holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    run.log.db.execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(StoreError, match="cannot record what the server answered"):
+        run.record([Outcome("a@x.org", "sent", "250 OK")])
+    assert [o.key for o in run.unrecorded] == ["a@x.org"]
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert run.close() is None and run.unrecorded == []
+    with SendLog(path) as log:
+        assert log.statuses(ISSUE) == {"a@x.org": "sent"}

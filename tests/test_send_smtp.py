@@ -25,7 +25,7 @@ from newsletter.deliver.send import make_transport, plan_send, run_send, send_pr
 from newsletter.deliver.send.smtp import SmtpTransport, resolve
 from newsletter.errors import ConfigError, SendError
 from newsletter.project import Project
-from newsletter.store.sendlog import SendLog
+from newsletter.store.sendlog import SendLog, Status
 from tests.conftest import REPO
 
 SECRET = "smtp-test-secret-0123456789"
@@ -300,8 +300,8 @@ def test_no_server_is_a_clear_error_and_nothing_is_marked(tmp_path: Path) -> Non
         send(project, path)
     assert "cannot connect to 127.0.0.1:" in info.value.message
     assert "after 3 attempts" in info.value.message
-    with SendLog(project.store_path) as log:  # the claim was given back: next run retries
-        assert log.counts("2020-10") == {"deferred": 1}
+    with SendLog(project.store_path) as log:  # nobody is claimed before the connection is up
+        assert log.counts("2020-10") == {}
 
 
 @pytest.mark.usefixtures("env")
@@ -335,11 +335,11 @@ def test_a_crash_between_acceptance_and_record_then_rerun_delivers_each_once(
     record = SendLog.record
     calls = {"n": 0}
 
-    def crashing_record(self: SendLog, issue: str, outcomes: Any) -> None:
+    def crashing_record(self: SendLog, issue: str, outcomes: Any, run: str) -> None:
         calls["n"] += 1
         if calls["n"] == 3:  # the 3rd message was accepted; die before noting it
             raise Crash
-        record(self, issue, outcomes)
+        record(self, issue, outcomes, run)
 
     monkeypatch.setattr(SendLog, "record", crashing_record)
     with pytest.raises(Crash):
@@ -363,21 +363,46 @@ def test_a_crash_before_the_message_leaves_then_rerun_delivers_each_once(
     original = SmtpTransport.deliver
     calls = {"n": 0}
 
-    def crashing_deliver(self: SmtpTransport, batch: Any) -> Any:
+    def crashing_deliver(self: SmtpTransport, batch: Any, handover: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 4:  # claimed as 'sending' but never handed to the server
+        if calls["n"] == 4:  # claimed, but never handed to the server
             raise Crash
-        return original(self, batch)
+        return original(self, batch, handover)
 
     monkeypatch.setattr(SmtpTransport, "deliver", crashing_deliver)
     with pytest.raises(Crash):
         send(project, path)
     monkeypatch.setattr(SmtpTransport, "deliver", original)
+    with SendLog(project.store_path) as log:
+        assert log.standing("2020-10")["r3@example.org"] == "deferred", "not in doubt"
     plan, report = send(project, path)
-    # The claim makes the unsent one "uncertain": at-most-once is the safe side of the window.
-    assert plan.uncertain == ["r3@example.org"] and report.sent == 2
-    plan, report = send(project, path, resend_uncertain=True)
-    assert report.sent == 1 and smtp_server.handler.count() == Counter(ADDRESSES)
+    # Claimed but never handed over is not uncertain: the next run simply sends it.
+    assert plan.uncertain == [] and report.sent == 3
+    assert smtp_server.handler.count() == Counter(ADDRESSES)
+
+
+@pytest.mark.usefixtures("env")
+def test_a_refused_final_dot_is_not_in_doubt_during_the_retry(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    project = make_project(tmp_path / "p", smtp_server.port)
+    path = audience(tmp_path / "a.csv", ADDRESSES[:2])
+    seen: list[dict[str, Status]] = []
+
+    def backoff(seconds: float) -> None:  # the transport's sleep: look at the log meanwhile
+        with SendLog(project.store_path) as log:
+            seen.append(log.statuses("2020-10"))
+
+    smtp_server.handler.fault("r1@example.org", "data", "451 4.3.0 try again later")
+    plan = plan_send(project, "2020-10", path)
+    transport = make_transport(plan.prepared, "smtp")
+    assert isinstance(transport, SmtpTransport)
+    transport.sleep = backoff
+    report = run_send(plan, transport)
+    assert report.sent == 2 and smtp_server.handler.count() == Counter(ADDRESSES[:2])
+    # While waiting to retry, r1 is only claimed: had the process died then, the next run
+    # would have sent it, not reported it uncertain.
+    assert seen == [{"r0@example.org": "sent", "r1@example.org": "claimed"}]
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -507,13 +532,45 @@ def test_proofs_go_to_staff_only_and_are_not_logged(
         send_proof(prepared, make_transport(prepared, "smtp"), ["nope"])
 
 
+class FakeClock:
+    """Time that moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.mark.usefixtures("env")
 def test_rate_limit_paces_the_messages(tmp_path: Path, smtp_server: SmtpServer) -> None:
     project = make_project(tmp_path / "p", smtp_server.port)
     plan = plan_send(project, "2020-10", audience(tmp_path / "a.csv", ADDRESSES))
-    waits: list[float] = []
-    report = run_send(plan, make_transport(plan.prepared, "smtp"), rate=2.0, sleep=waits.append)
+    clock = FakeClock()
+    report = run_send(plan, make_transport(plan.prepared, "smtp"), rate=2.0, clock=clock)
     assert report.sent == 6
-    # At 2 per second (the clock does not move while the fake sleep returns), each message
-    # after the first waits for a later slot: 0.5 s, 1 s, ... minus the time already spent.
-    assert len(waits) == 5 and waits == sorted(waits) and 2.0 < waits[-1] <= 2.5
+    # At 2 per second each message after the first waits for its slot: half a second each
+    # on this clock, which moves only while the pacer sleeps.
+    assert clock.sleeps == [0.5] * 5 and report.elapsed == 2.5
+
+
+def test_the_pacer_waits_only_for_the_time_not_already_spent() -> None:
+    from newsletter.deliver.send import Pacer
+
+    clock = FakeClock()
+    pacer = Pacer(4.0, clock)
+    pacer.wait()  # the first message goes at once
+    pacer.spent(1)
+    clock.now += 0.1  # sending it took 0.1 s
+    pacer.wait()
+    pacer.spent(2)  # a batch of two
+    clock.now += 1.0  # slower than the rate: no wait
+    pacer.wait()
+    assert clock.sleeps == [pytest.approx(0.15)]
+    Pacer(None, clock).wait()  # no rate: never waits
+    assert len(clock.sleeps) == 1

@@ -152,10 +152,19 @@ def _summary(report: SendReport, label: str) -> None:
         table.add_row(
             "uncertain (connection lost at acceptance)", f"[yellow]{len(report.uncertain)}[/]"
         )
+    if report.unrecorded:
+        table.add_row(
+            "answered but not recorded (the send log failed)",
+            f"[red]{len(report.unrecorded)}[/]",
+        )
     console.print(table)
     for kind in ("failed", "deferred", "uncertain"):
         for outcome in getattr(report, kind)[:SHOW_REJECTED]:
             console.print(f"  {kind}: {_show(outcome.key)}: {_show(outcome.detail)}")
+    for outcome in report.unrecorded[:SHOW_REJECTED]:
+        console.print(
+            f"  not recorded: {_show(outcome.key)}: {outcome.status}: {_show(outcome.detail)}"
+        )
 
 
 @app.command()
@@ -221,13 +230,22 @@ def send(
         console.print(
             f"Failed permanently earlier: {plan.previously_failed} (skipped; --retry-failed)."
         )
-    if plan.uncertain:
+    if plan.uncertain and resend_uncertain:
+        console.print(
+            f"[yellow]Uncertain from an interrupted run:[/] {len(plan.uncertain)} (resent, as "
+            "--resend-uncertain asks: some may get a second copy)."
+        )
+    elif plan.uncertain:
         console.print(
             f"[yellow]Uncertain from an interrupted run:[/] {len(plan.uncertain)} (not resent, "
             "so nobody gets two copies; --resend-uncertain to send them anyway)."
         )
         for email in plan.uncertain[:SHOW_REJECTED]:
             console.print(f"  uncertain: {_show(email)}")
+    if plan.busy:
+        console.print(
+            f"Being sent right now by another run: {plan.busy} (skipped; that run sends them)."
+        )
     transport = make_transport(plan.prepared, via.value, smtp_host=smtp_host, smtp_port=smtp_port)
     if dry_run:
         from newsletter.deliver.send import dry_run as build_all
@@ -249,6 +267,8 @@ def send(
         )
     report = _run_with_progress(plan, transport, per_second)
     _summary(report, f"Sent {month} via {transport.describe()}")
+    if report.stopped is not None:
+        raise report.stopped  # what failed in the send log; nothing was sent without a claim
     if report.interrupted:
         console.print("[yellow]Interrupted.[/] Run the same command again to resume.")
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from newsletter.deliver.export.ses import MAX_ENTRIES, SesIssue
-from newsletter.deliver.send import Outgoing
+from newsletter.deliver.send.transport import Handover, Outgoing
 from newsletter.errors import SendError
 from newsletter.store.sendlog import Outcome
 
@@ -82,9 +82,18 @@ class SesTransport:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def _call(self, operation: str, payload: dict[str, Any]) -> Any:
+    def open(self) -> None:
+        """The client and the issue's template (once), before anything is claimed."""
+        if not self.template_ready:
+            try:
+                self._call("create_email_template", self.ses.create_template())
+            except _Exhausted as exc:
+                raise SendError(f"SES: cannot create the template: {exc}") from exc
+            self.template_ready = True
+
+    def _once(self, operation: str, payload: dict[str, Any]) -> Any:
         """One API call. SES refusing it raises SendError; throttling and connection failures,
-        which prove nothing was sent, are retried with backoff."""
+        which prove nothing was sent, raise _Retry."""
         from botocore.exceptions import (
             ClientError,
             ConnectTimeoutError,
@@ -94,67 +103,109 @@ class SesTransport:
 
         if self.client is None:
             self.client = _client(self.region)
+        try:
+            return getattr(self.client, operation)(**payload)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code, message = error.get("Code", "?"), error.get("Message", "")
+            if code == "AlreadyExistsException" and operation == "create_email_template":
+                return None
+            if code not in THROTTLED:
+                raise SendError(
+                    f"SES refused {operation}: {code}: {message}",
+                    hint="check the sender identity is verified in this region and the "
+                    "account may send",
+                ) from exc
+            raise _Retry(f"{code}: {message}") from exc
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            raise _Retry(str(exc)) from exc
+        except NoCredentialsError as exc:
+            raise SendError(
+                "no AWS credentials found for SES",
+                hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE",
+            ) from exc
+
+    def _backoff(self, attempt: int) -> None:
+        if attempt < self.max_attempts:
+            self.sleep(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
+
+    def _call(self, operation: str, payload: dict[str, Any]) -> Any:
         detail = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return getattr(self.client, operation)(**payload)
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code, message = error.get("Code", "?"), error.get("Message", "")
-                if code == "AlreadyExistsException" and operation == "create_email_template":
-                    return None
-                if code not in THROTTLED:
-                    raise SendError(
-                        f"SES refused {operation}: {code}: {message}",
-                        hint="check the sender identity is verified in this region and the "
-                        "account may send",
-                    ) from exc
-                detail = f"{code}: {message}"
-            except (EndpointConnectionError, ConnectTimeoutError) as exc:
-                detail = str(exc)
-            except NoCredentialsError as exc:
-                raise SendError(
-                    "no AWS credentials found for SES",
-                    hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE",
-                ) from exc
-            if attempt < self.max_attempts:
-                self.sleep(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
+                return self._once(operation, payload)
+            except _Retry as exc:
+                detail = exc.detail
+            self._backoff(attempt)
         raise _Exhausted(detail)
 
-    def deliver(self, batch: Sequence[Outgoing]) -> list[Outcome]:
+    def deliver(self, batch: Sequence[Outgoing], handover: Handover) -> list[Outcome]:
+        """One SendBulkEmail for the batch, marked as handed over for exactly the time of
+        each request: a refusal that proves nothing was sent takes the mark back."""
         from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-        if not self.template_ready:
+        outcomes: dict[str, Outcome] = {}
+        pending = list(batch)
+        detail = ""
+        for attempt in range(1, self.max_attempts + 1):
+            ours = handover.begin(pending)
+            for item in pending:
+                if item not in ours:
+                    key = item.recipient.key
+                    outcomes[key] = Outcome(key, "skipped", "taken over by another run")
+            pending = ours
+            if not pending:
+                break
+            payload = self.ses.bulk_email([(o.recipient, o.personal) for o in pending])
             try:
-                self._call("create_email_template", self.ses.create_template())
-            except _Exhausted as exc:
-                raise SendError(f"SES: cannot create the template: {exc}") from exc
-            self.template_ready = True
-        payload = self.ses.bulk_email([(o.recipient, o.personal) for o in batch])
-        keys = [o.recipient.key for o in batch]
-        try:
-            response = self._call("send_bulk_email", payload)
-        except _Exhausted as exc:
-            return [Outcome(k, "deferred", f"SES: {exc}") for k in keys]
-        except (ReadTimeoutError, ConnectionClosedError) as exc:
-            return [Outcome(k, "uncertain", f"SES answer lost: {exc}") for k in keys]
-        results = response.get("BulkEmailEntryResults", [])
-        if len(results) != len(batch):
-            return [
-                Outcome(k, "uncertain", f"SES returned {len(results)} results for {len(keys)}")
-                for k in keys
-            ]
-        outcomes = []
-        for key, result in zip(keys, results, strict=True):
-            status = result.get("Status", "")
-            detail = f"{status} {result.get('Error', '')}".strip()
-            if status == "SUCCESS":
-                outcomes.append(Outcome(key, "sent", detail, result.get("MessageId")))
-            elif status in TEMPORARY_STATUSES:
-                outcomes.append(Outcome(key, "deferred", detail))
-            else:
-                outcomes.append(Outcome(key, "failed", detail))
-        return outcomes
+                response = self._once("send_bulk_email", payload)
+            except _Retry as exc:
+                handover.undo(pending)
+                detail = exc.detail
+                self._backoff(attempt)
+                continue
+            except SendError:
+                handover.undo(pending)
+                raise
+            except (ReadTimeoutError, ConnectionClosedError) as exc:
+                for item in pending:
+                    key = item.recipient.key
+                    outcomes[key] = Outcome(key, "uncertain", f"SES answer lost: {exc}")
+                pending = []
+                break
+            outcomes.update(_results([o.recipient.key for o in pending], response))
+            pending = []
+            break
+        for item in pending:  # throttled every time
+            key = item.recipient.key
+            outcomes[key] = Outcome(key, "deferred", f"SES: {detail}")
+        return [outcomes[o.recipient.key] for o in batch]
+
+
+def _results(keys: list[str], response: Any) -> dict[str, Outcome]:
+    results = response.get("BulkEmailEntryResults", [])
+    if len(results) != len(keys):
+        detail = f"SES returned {len(results)} results for {len(keys)}"
+        return {k: Outcome(k, "uncertain", detail) for k in keys}
+    outcomes = {}
+    for key, result in zip(keys, results, strict=True):
+        status = result.get("Status", "")
+        detail = f"{status} {result.get('Error', '')}".strip()
+        if status == "SUCCESS":
+            outcomes[key] = Outcome(key, "sent", detail, result.get("MessageId"))
+        elif status in TEMPORARY_STATUSES:
+            outcomes[key] = Outcome(key, "deferred", detail)
+        else:
+            outcomes[key] = Outcome(key, "failed", detail)
+    return outcomes
+
+
+class _Retry(Exception):
+    """A refusal that proves nothing was sent (throttling, no connection)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class _Exhausted(Exception):

@@ -8,9 +8,11 @@ variables, then ``--smtp-host``/``--smtp-port``; the password only ever from
 Replies: 2xx accepted; 4xx (and a dropped connection before the message was complete) is
 retried with exponential backoff, up to ``[send] max_attempts``, then left ``deferred`` for
 the next run; 5xx is a permanent failure for that recipient. The transaction is driven step
-by step (MAIL, RCPT, DATA) so the code knows what the server has seen: only a connection lost
-while waiting for the reply to the final "." is ambiguous, and that message is reported as
-uncertain instead of being sent again.
+by step (MAIL, RCPT, DATA, the text, the final ".") so the code knows what the server has
+seen. The message is marked ``sending`` in the send log after its text went out and right
+before the final "." does: only a crash or a connection lost while waiting for the reply to
+that "." is ambiguous, and that message is reported as uncertain instead of being sent again.
+A refusal of the final "." (4xx) takes the mark back before the retry.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
-from newsletter.deliver.send import Outgoing
+from newsletter.deliver.send.transport import Handover, Outgoing
 from newsletter.errors import ConfigError, SendError
 from newsletter.store.sendlog import Outcome
 
@@ -111,11 +113,10 @@ def resolve(
 class _Transient(Exception):
     """The server did not take the message, but may later: retry."""
 
-    def __init__(self, detail: str, *, drop: bool = False, connect: bool = False) -> None:
+    def __init__(self, detail: str, *, drop: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         self.drop = drop
-        self.connect = connect
 
 
 def _reply(code: int, message: bytes | str) -> str:
@@ -217,41 +218,50 @@ class SmtpTransport:
             detail = _reply(exc.smtp_code, exc.smtp_error)
             if exc.smtp_code >= 500:
                 raise SendError(f"{cfg.describe()} refused the session: {detail}") from exc
-            raise _Transient(detail, drop=True, connect=True) from exc
+            raise _Transient(detail, drop=True) from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise _Transient(
-                f"cannot connect to {cfg.describe()}: {exc}", drop=True, connect=True
-            ) from exc
+            raise _Transient(f"cannot connect to {cfg.describe()}: {exc}", drop=True) from exc
         self.conn = conn
         self.connections += 1
         return conn
 
-    # --- one message --------------------------------------------------------------------------
-
-    def deliver(self, batch: Sequence[Outgoing]) -> list[Outcome]:
-        return [self._send(item) for item in batch]
-
-    def _send(self, item: Outgoing) -> Outcome:
-        key = item.recipient.key
-        detail = ""
-        connected = False
+    def open(self) -> None:
+        """Connected (and logged in), retrying with backoff; nothing is claimed meanwhile."""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                conn = self._connect()
-                connected = True
-                return self._transaction(conn, item)
+                self._connect()
+                return
+            except _Transient as exc:
+                detail = exc.detail
+                self._drop()
+            if attempt < self.max_attempts:
+                self._backoff(attempt)
+        raise SendError(
+            f"{detail} (after {self.max_attempts} attempts)",
+            hint="check the server is running and [smtp] host/port; rerun to resume",
+        )
+
+    def _backoff(self, attempt: int) -> None:
+        self.sleep(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
+
+    # --- one message --------------------------------------------------------------------------
+
+    def deliver(self, batch: Sequence[Outgoing], handover: Handover) -> list[Outcome]:
+        return [self._send(item, handover) for item in batch]
+
+    def _send(self, item: Outgoing, handover: Handover) -> Outcome:
+        detail = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self._transaction(self._connect(), item, handover)
             except _Transient as exc:
                 detail = exc.detail
                 if exc.drop:
                     self._drop()
             if attempt < self.max_attempts:
-                self.sleep(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
-        if not connected:
-            raise SendError(
-                f"{detail} (after {self.max_attempts} attempts)",
-                hint="check the server is running and [smtp] host/port; rerun to resume",
-            )
-        return Outcome(key, "deferred", f"{detail} (after {self.max_attempts} attempts)")
+                self._backoff(attempt)  # still claimed, never in doubt: a crash here frees it
+        detail = f"{detail} (after {self.max_attempts} attempts)"
+        return Outcome(item.recipient.key, "deferred", detail)
 
     def _reset(self, conn: smtplib.SMTP) -> None:
         try:
@@ -259,8 +269,9 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError):
             self._drop()
 
-    def _transaction(self, conn: smtplib.SMTP, item: Outgoing) -> Outcome:
-        """MAIL, RCPT, DATA; returns the outcome or raises _Transient to retry."""
+    def _transaction(self, conn: smtplib.SMTP, item: Outgoing, handover: Handover) -> Outcome:
+        """MAIL, RCPT, DATA, the text, then "." once the handover is logged; returns the
+        outcome or raises _Transient to retry."""
         key = item.recipient.key
         sender = self.config.envelope_from
         try:
@@ -288,10 +299,23 @@ class SmtpTransport:
                 if code >= 500:
                     return Outcome(key, "failed", _reply(code, reply))
                 raise _Transient(_reply(code, reply), drop=code == 421)
-            data = _LEADING_DOT.sub(b"..", item.data) + b".\r\n"
-            conn.send(data)
+            text = _LEADING_DOT.sub(b"..", item.data)
+            conn.send(text if text.endswith(b"\r\n") else text + b"\r\n")
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # The server cannot have taken a message it never got to the end of.
+            raise _Transient(f"connection lost: {exc or type(exc).__name__}", drop=True) from exc
+        try:
+            ours = handover.begin([item])
+        except BaseException:
+            self._drop()  # a message without its final "." is discarded by the server
+            raise
+        if not ours:
+            self._drop()
+            return Outcome(key, "skipped", "taken over by another run")
+        try:
+            conn.send(b".\r\n")
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            handover.undo([item])  # the "." did not leave whole: the server cannot accept it
             raise _Transient(f"connection lost: {exc or type(exc).__name__}", drop=True) from exc
         try:
             code, reply = conn.getreply()
@@ -306,4 +330,5 @@ class SmtpTransport:
             return Outcome(key, "sent", _reply(code, reply), item.personal.message_id)
         if code >= 500:
             return Outcome(key, "failed", _reply(code, reply))
+        handover.undo([item])
         raise _Transient(_reply(code, reply), drop=code == 421)
