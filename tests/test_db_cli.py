@@ -17,7 +17,8 @@ from newsletter.models import NewsItem
 from newsletter.store import Store
 from newsletter.store.engine import create_engine
 from newsletter.store.schema import HEAD, TABLES
-from newsletter.store.sendlog import Outcome, SendLog
+from newsletter.store.sendlog import Outcome
+from newsletter.store.sendrun import SendRun
 from newsletter.store.suppression import SuppressionList
 from newsletter.store.url import parse
 from tests.conftest import REPO, write_project
@@ -69,9 +70,10 @@ def fill_sqlite_store(path: Path) -> None:
             for n in range(1, 6)
         ]
         store.write_source("S", items, validators={"https://example.org/feed": ('"e1"', None)})
-    with SendLog(path) as log:
-        log.claim("2020-10", ["ann@example.org", "bob@example.org"], "smtp")
-        log.record("2020-10", [Outcome("ann@example.org", "sent", "250 OK", "<1@x>")])
+    run = SendRun(path, "2020-10")
+    run.claim(["ann@example.org", "bob@example.org"], "smtp")
+    run.record([Outcome("ann@example.org", "sent", "250 OK", "<1@x>")])
+    run.close()
     with SuppressionList(path) as suppressions:
         suppressions.add([(1, "gone@example.org")], "unsubscribed", source="test")
 

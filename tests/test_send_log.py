@@ -249,3 +249,25 @@ def test_a_store_failure_keeps_the_answers_to_write_when_the_run_ends(tmp_path: 
     assert run.close() is None and run.unrecorded == []
     with SendLog(path) as log:
         assert log.statuses(ISSUE) == {"a@x.org": "sent"}
+
+
+def test_the_send_log_and_the_schema_migrations_agree_whichever_comes_first(
+    tmp_path: Path,
+) -> None:
+    from newsletter.store import migrate
+    from newsletter.store.engine import create_engine
+    from newsletter.store.url import parse
+
+    for first in ("send log", "migrations"):
+        path = tmp_path / first / "store.db"
+        url = parse(f"sqlite:///{path}", tmp_path, "test")
+        if first == "send log":
+            SendRun(path, ISSUE).close()
+        engine = create_engine(url)
+        migrate.ensure_current(url, engine)  # adopts what the send log made, or makes it
+        engine.dispose()
+        run = SendRun(path, ISSUE)
+        assert run.claim(["a@x.org"], "smtp") == ["a@x.org"]  # 'claimed' passes the CHECK
+        assert run.close() is None
+        with SendLog(path) as log:
+            assert log.standing(ISSUE) == {"a@x.org": "deferred"}

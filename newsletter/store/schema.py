@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-HEAD = "0001"  # the newest migration; tests/test_db_migrations.py checks it
+HEAD = "0002"  # the newest migration; tests/test_db_migrations.py checks it
 
 metadata = MetaData()
 
@@ -111,8 +111,26 @@ send_log = Table(
     Column("attempts", Integer(), nullable=False, server_default="0"),
     Column("detail", text()),
     Column("updated", text(), nullable=False),
+    Column("run_id", text()),  # the run holding a claimed or sending row (send_runs), else NULL
     PrimaryKeyConstraint("issue", "recipient"),
-    CheckConstraint("status IN ('sending', 'sent', 'failed', 'deferred')", name="send_log_status"),
+    CheckConstraint(
+        "status IN ('claimed', 'sending', 'sent', 'failed', 'deferred')", name="send_log_status"
+    ),
+    Index("send_log_run", "run_id"),
+)
+
+# One row per `send` process while it runs: who holds the claims, and until when (its lease).
+send_runs = Table(
+    "send_runs",
+    metadata,
+    Column("id", text(), primary_key=True),
+    Column("issue", text(), nullable=False),
+    Column("host", text(), nullable=False),
+    Column("machine", text(), nullable=False),  # boot id and pid namespace (store/owner.py)
+    Column("pid", Integer(), nullable=False),
+    Column("started", text(), nullable=False),  # the process's start time: a reused pid
+    Column("since", text(), nullable=False),
+    Column("expires", Float(), nullable=False),  # unix time, moved on by the heartbeat
 )
 
 suppressions = Table(
@@ -134,5 +152,6 @@ TABLES: tuple[Table, ...] = (
     http_validators,
     store_meta,
     send_log,
+    send_runs,
     suppressions,
 )
