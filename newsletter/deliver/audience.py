@@ -20,6 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from newsletter.deliver.csvfile import (
+    EMAIL_COLUMNS,
+    FIRST_NAME,
+    LANGUAGE_COLUMNS,
+    LAST_NAME,
+    NAME_COLUMNS,
+    column_name,
+    find_column,
+    not_utf8,
+    sniff_file,
+)
 from newsletter.deliver.merge import FIELD_NAME_RE, HTML_SUFFIX
 from newsletter.errors import ProjectError
 
@@ -90,10 +101,6 @@ def check_address(value: str) -> str:
     return result.ascii_email or result.normalized
 
 
-def _column_name(raw: str) -> str:
-    return re.sub(r"[\s\-]+", "_", raw.strip().lower())
-
-
 class AudienceSource(Protocol):
     """Who gets an issue: an audience file, or the confirmed subscribers."""
 
@@ -112,6 +119,7 @@ class Audience:
         self.path = path
         self.suppressed = suppressed
         self.report = AudienceReport(path)
+        self.delimiter = ","
         self._header = self._read_header()
         self.report.columns = [c for c in self._header if c not in RESERVED]
 
@@ -122,7 +130,7 @@ class Audience:
     def _open(self) -> Generator[list[str], None, None]:
         try:
             with self.path.open(encoding="utf-8-sig", newline="") as fh:
-                reader = csv.reader(fh)
+                reader = csv.reader(fh, delimiter=self.delimiter)
                 self._reader = reader
                 yield from reader
         except FileNotFoundError:
@@ -130,13 +138,9 @@ class Audience:
                 f"{self.path}: audience file not found",
                 hint="pass a CSV file with an 'email' column: --audience subscribers.csv",
             ) from None
-        except UnicodeDecodeError as exc:
-            line = getattr(self, "_reader", None)
-            where = f"{self.path}:{line.line_num + 1}" if line else str(self.path)
-            raise ProjectError(
-                f"{where}: the audience is not UTF-8 text ({exc.reason})",
-                hint="save the CSV as UTF-8 (in a spreadsheet: 'CSV UTF-8')",
-            ) from None
+        except UnicodeDecodeError:
+            # The reader decodes ahead of the row it is on; the file itself says where.
+            raise not_utf8(self.path, "the audience") from None
         except csv.Error as exc:
             line = getattr(self, "_reader", None)
             where = f"{self.path}:{line.line_num}" if line else str(self.path)
@@ -145,6 +149,12 @@ class Audience:
             raise ProjectError(f"{self.path}: cannot read the audience: {exc.strerror}") from None
 
     def _read_header(self) -> list[str]:
+        try:
+            self.delimiter = sniff_file(self.path)
+        except FileNotFoundError:
+            pass  # reported by _open, with the hint
+        except OSError as exc:
+            raise ProjectError(f"{self.path}: cannot read the audience: {exc.strerror}") from None
         rows = self._open()
         try:
             first = next(rows, None)
@@ -155,10 +165,11 @@ class Audience:
                 f"{self.path}:1: the audience is empty; it needs a header row",
                 hint="the first line names the columns, e.g. email,name,language",
             )
-        header = [_column_name(c) for c in first]
+        header = _standard_names([column_name(c) for c in first])
         problems = []
         if "email" not in header:
-            problems.append("no 'email' column")
+            shown = (";" if self.delimiter == ";" else ",").join(first)
+            problems.append(f"no 'email' column (found: {shown})")
         for name in header:
             if not FIELD_NAME_RE.match(name) or name.endswith(HTML_SUFFIX):
                 problems.append(f"column {name!r} is not a usable field name")
@@ -189,7 +200,11 @@ class Audience:
                 continue  # a blank line holds no data
             if len(row) > width:
                 report.rejected.append(
-                    Rejection(start, ",".join(row), f"{len(row)} fields, the header has {width}")
+                    Rejection(
+                        start,
+                        self.delimiter.join(row),
+                        f"{len(row)} fields, the header has {width}",
+                    )
                 )
                 continue
             row = row + [""] * (width - len(row))
@@ -219,11 +234,44 @@ class Audience:
             report.accepted += 1
             yield Recipient(
                 email=email,
-                name=row[at["name"]].strip() if "name" in at else "",
+                name=_name(row, at),
                 language=row[at["language"]].strip().lower() if "language" in at else "",
                 fields={name: row[i].strip() for name, i in custom},
                 line=start,
             )
+
+    def require_recipients(self) -> None:
+        """Refuse an audience that leaves nobody to send to, saying why each row was left out.
+
+        It reads only as far as the first recipient, with a reader of its own, so ``report``
+        is left for the export or send to fill in.
+        """
+        probe = Audience(self.path, self.suppressed)
+        if next(iter(probe), None) is not None:
+            return
+        report = probe.report
+        if not report.rejected:
+            raise ProjectError(
+                f"{self.path}: the audience has a header but no rows: nobody to send to",
+                hint="add one row per recipient under the header",
+            )
+        counts = ", ".join(
+            f"{n} {label}"
+            for n, label in (
+                (report.count("invalid"), "invalid"),
+                (report.count("duplicate"), "duplicate"),
+                (report.count("suppressed"), "suppressed"),
+            )
+            if n
+        )
+        listed = "".join(
+            f"\n  - line {r.line}: {r.value!r}: {r.reason}" for r in report.rejected[:5]
+        )
+        more = f"\n  … and {len(report.rejected) - 5} more" if len(report.rejected) > 5 else ""
+        raise ProjectError(
+            f"{self.path}: nobody to send to: every row is left out ({counts}){listed}{more}",
+            hint="fix the rows above; suppressed (unsubscribed, bounced) addresses never get mail",
+        )
 
     @staticmethod
     def _check_row(line: int, row: list[str], at: dict[str, int], email: str) -> Rejection | None:
@@ -235,7 +283,7 @@ class Audience:
                     line, email, f"{name} {_show(value)} contains a line break or control "
                     "character (refused: it could inject mail headers)"
                 )  # fmt: skip
-        if "name" in at and len(row[at["name"]].strip()) > MAX_NAME:
+        if len(_name(row, at)) > MAX_NAME:
             return Rejection(line, email, f"the name is longer than {MAX_NAME} characters")
         for name, i in at.items():
             if len(row[i]) > MAX_FIELD:
@@ -247,6 +295,28 @@ class Audience:
                     line, email, f"language {_show(language)} is not a code like en or nb"
                 )
         return None
+
+
+def _standard_names(header: list[str]) -> list[str]:
+    """The header with the usual other names for email, name and language renamed."""
+    header = list(header)
+    for standard, names in (
+        ("email", EMAIL_COLUMNS),
+        ("name", NAME_COLUMNS),
+        ("language", LANGUAGE_COLUMNS),
+    ):
+        found = find_column(header, names)
+        if found is not None and standard not in header:
+            header[found] = standard
+    return header
+
+
+def _name(row: list[str], at: dict[str, int]) -> str:
+    """The name column, or Mailchimp's First Name and Last Name when there is none."""
+    if "name" in at:
+        return row[at["name"]].strip()
+    parts = (row[at[key]].strip() for key in (FIRST_NAME, LAST_NAME) if key in at)
+    return " ".join(p for p in parts if p)
 
 
 def _show(value: str, limit: int = 60) -> str:

@@ -231,7 +231,9 @@ def open_audience(
                 "--topic selects subscribers; it does not apply to an --audience file",
                 hint="filter the file itself, or leave out --audience",
             )
-        return Audience(audience, suppressed)
+        reader = Audience(audience, suppressed)
+        reader.require_recipients()  # an export or send to nobody is a mistake, not a success
+        return reader
     subs = SubscriberAudience(open_subscribers(project.store_path), suppressed, topic=topic)
     if len(subs):
         return subs

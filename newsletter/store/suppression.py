@@ -6,9 +6,7 @@ and send. ``newsletter suppress add|list|import|remove`` manages it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from newsletter.deliver.audience import Rejection, check_address
+from newsletter.deliver.csvfile import read_address_list
 from newsletter.errors import ProjectError
 from newsletter.store.db import Database
 
@@ -131,33 +130,5 @@ class SuppressionList(Database):
         return removed
 
     def import_file(self, path: Path, reason: str) -> AddResult:
-        """A CSV with an ``email`` column, or plain text with one address per line."""
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise ProjectError(f"{path}: file not found") from None
-        except UnicodeDecodeError as exc:
-            raise ProjectError(f"{path}: not UTF-8 text ({exc.reason})") from None
-        except OSError as exc:
-            raise ProjectError(f"{path}: cannot read: {exc.strerror}") from None
-        return self.add(_addresses(path, text), reason, source=path.name)
-
-
-def _addresses(path: Path, text: str) -> list[tuple[int, str]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    line = 0
-    try:
-        for row in reader:
-            rows.append((line + 1, row))
-            line = reader.line_num
-    except csv.Error as exc:
-        raise ProjectError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
-    rows = [(n, r) for n, r in rows if r and any(c.strip() for c in r)]
-    if not rows:
-        return []
-    header = [c.strip().lower() for c in rows[0][1]]
-    if "email" in header:  # a CSV export (for example a provider's unsubscribe list)
-        column = header.index("email")
-        return [(n, r[column] if column < len(r) else "") for n, r in rows[1:]]
-    return [(n, r[0]) for n, r in rows]
+        """A CSV with an email column (any delimiter), or plain text with one address per line."""
+        return self.add(read_address_list(path), reason, source=path.name)
