@@ -23,9 +23,9 @@ from pydantic import (
 
 from newsletter.errors import ConfigError, NewsletterError, format_validation_error
 from newsletter.models import HttpUrl, Kind, SingleLine, check_http_url
+from newsletter.registry import SOURCE_KINDS
 
 CONFIG_FILE = "newsletter.toml"
-SourceKind = Literal["feed", "page", "wordpress", "folder"]
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
@@ -180,7 +180,7 @@ class CollectSettings(Strict):
 
 class Source(Strict):
     name: SingleLine = Field(min_length=1)
-    kind: SourceKind
+    kind: str = Field(description="How the source is read: " + SOURCE_KINDS.choices() + ".")
     url: str = Field(min_length=1, description="An http(s) URL or a path relative to the project.")
     weight: float = Field(default=1.0, ge=0)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
@@ -196,6 +196,13 @@ class Source(Strict):
     follow_links: bool = Field(
         default=False, description="page: fetch each linked article for its body and image."
     )
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in SOURCE_KINDS:
+            raise ValueError(f"unknown kind {value!r}; use {SOURCE_KINDS.choices()}")
+        return value
 
     @field_validator("selectors")
     @classmethod

@@ -6,10 +6,9 @@ import pytest
 
 from newsletter.collect.classify import classify
 from newsletter.collect.dates import find_date, parse_listing_date
-from newsletter.collect.dedupe import DedupeIndex, dedupe_batch, fingerprint, merge
 from newsletter.collect.language import detect_language, language_code
 from newsletter.collect.normalize import (
-    Draft,
+    RawItem,
     SkippedItem,
     build_item,
     canonical_url,
@@ -18,6 +17,7 @@ from newsletter.collect.normalize import (
     split_kicker,
 )
 from newsletter.models import Kind, NewsItem
+from newsletter.store.dedupe import DedupeIndex, dedupe_batch, fingerprint, merge
 
 PUBLISHED = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
@@ -74,14 +74,14 @@ def test_photo_credit_is_split_from_the_caption() -> None:
     assert split_credit("No credit here") == ("No credit here", None)
 
 
-def draft(**fields: object) -> Draft:
+def draft(**fields: object) -> RawItem:
     values: dict[str, object] = {
         "title": "A story",
         "link": "https://example.org/story/",
         "published": PUBLISHED,
     }
     values.update(fields)
-    return Draft(**values)  # type: ignore[arg-type]
+    return RawItem(**values)  # type: ignore[arg-type]
 
 
 def test_image_alt_is_the_caption_without_credit_and_at_most_125_characters() -> None:

@@ -355,7 +355,7 @@ def feed_items(body: bytes, *, fast: bool) -> list[dict[str, object]]:
     )
     parsed = parse_feed(fetched, source="S", fast=fast)
     items = []
-    for draft in parsed.drafts:
+    for draft in parsed.raw:
         try:
             items.append(
                 build_item(draft, source="S", base=parsed.base, language=None).model_dump()

@@ -6,14 +6,6 @@ an error (something will break for readers or providers: exit code 1) or a warni
 rules live in ``checks.html`` (compiled HTML) and ``checks.text`` (placeholders, plain text).
 """
 
-from __future__ import annotations
-
-import contextlib
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
-
-from selectolax.lexbor import LexborHTMLParser
-
 from newsletter.checks.html import (
     ALT_MAX,
     GMAIL_CLIP_BYTES,
@@ -25,6 +17,16 @@ from newsletter.checks.html import (
     check_url,
     nested_at_rule,
 )
+from newsletter.checks.issue import (
+    PREHEADER_MAX,
+    SUBJECT_MAX,
+    check_issue,
+    check_issue_file,
+    check_mjml,
+    check_rendered,
+    check_theme,
+    link_targets,
+)
 from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import (
     TEXT_WIDTH,
@@ -32,16 +34,6 @@ from newsletter.checks.text import (
     check_story_text,
     check_text,
 )
-from newsletter.errors import RenderError
-from newsletter.issuefile import load_issue
-from newsletter.project import Project
-
-if TYPE_CHECKING:
-    from newsletter.config import Config
-    from newsletter.models import Issue
-    from newsletter.render import Rendered
-    from newsletter.render.lint import MjmlProblem
-    from newsletter.render.theme import Theme
 
 __all__ = [
     "ALT_MAX",
@@ -69,119 +61,3 @@ __all__ = [
     "link_targets",
     "nested_at_rule",
 ]
-
-SUBJECT_MAX = 78
-PREHEADER_MAX = 110
-
-
-def check_mjml(report: CheckReport, problems: Iterable[MjmlProblem]) -> None:
-    for problem in problems:
-        level = Level.warning if problem.rule == "mjml-nesting" else Level.error
-        where = problem.where or f"generated MJML line {problem.line}"
-        report.add(level, problem.rule, problem.message, where)
-
-
-def check_theme(report: CheckReport, theme: Theme) -> None:
-    """Contrast of every colour pair the templates use (WCAG relative luminance)."""
-    from newsletter.render.theme import contrast_pairs
-
-    for pair in contrast_pairs(theme):
-        if pair.ok:
-            continue
-        # Forced inversion is only approximated, so it warns; our own palettes must pass.
-        level = Level.warning if pair.scheme == "inverted" else Level.error
-        where = "newsletter.toml [brand]"
-        scheme = "when a client inverts colours" if pair.scheme == "inverted" else pair.scheme
-        report.add(
-            level, "contrast",
-            f"{pair.name} ({scheme}): {pair.foreground} on {pair.background} is "
-            f"{pair.ratio:.2f}:1, below {pair.minimum}:1",
-            where,
-        )  # fmt: skip
-
-
-def check_issue_file(report: CheckReport, issue: Issue) -> None:
-    if len(issue.subject) > SUBJECT_MAX:
-        report.add(
-            Level.warning, "subject",
-            f"subject is {len(issue.subject)} characters; inboxes cut it after about {SUBJECT_MAX}",
-        )  # fmt: skip
-    if len(issue.preheader) > PREHEADER_MAX:
-        report.add(
-            Level.warning, "preheader",
-            f"preheader is {len(issue.preheader)} characters; keep it under {PREHEADER_MAX}",
-        )  # fmt: skip
-    check_story_text(report, issue)
-
-
-def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:
-    """Every rule on an issue that has been rendered already (``render_issue(strict=False)``)."""
-    from newsletter.deliver import merge
-    from newsletter.render import issue_context
-    from newsletter.render.theme import build_theme
-
-    report = CheckReport(issue.month)
-    check_mjml(report, rendered.problems)
-    values = merge.preview_values(config)
-    links = issue_context(config, issue)["links"]
-    untracked = tuple(
-        merge.fill(links[k], values) for k in ("unsubscribe", "preferences", "web_version")
-    )
-    expect = Expectations(
-        unsubscribe_url=merge.fill(links["unsubscribe"], values),
-        untracked_urls=untracked,
-        preheader=issue.preheader,
-    )
-    if rendered.html:
-        check_html(report, merge.fill(rendered.html, values), expect)
-    check_text(report, merge.fill(rendered.text, values), expect.unsubscribe_url)
-    check_theme(report, build_theme(config.brand))
-    check_issue_file(report, issue)
-    return report
-
-
-def check_issue(
-    project: Project,
-    month: str,
-    *,
-    links: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> CheckReport:
-    """Render the issue for ``month`` as ``build`` would, and check it.
-
-    ``links`` also requests every link and image (``progress(done, total)`` reports on it).
-    A template or MJML error becomes a "render" finding rather than an exception.
-    """
-    from newsletter.build import render_month
-    from newsletter.render import project_environment, render_mjml
-    from newsletter.render.theme import build_theme
-
-    issue = load_issue(project.require_issue(month))
-    config = project.config
-    try:
-        done = render_month(project, month, issue=issue, strict=False)
-    except RenderError as exc:
-        env = project_environment(project)
-        report = CheckReport(issue.month)
-        with contextlib.suppress(RenderError):  # a template error leaves no MJML to check
-            check_mjml(report, render_mjml(env, config, issue)[1])
-        report.findings.insert(0, Finding(Level.error, "render", exc.message, exc.hint or ""))
-        check_theme(report, build_theme(config.brand))
-        check_issue_file(report, issue)
-        return report
-    report = check_rendered(config, issue, done.email)
-    if links:
-        from newsletter.checks.links import check_links
-
-        for result in check_links(link_targets(done.preview_html), progress=progress):
-            if not result.ok:
-                report.add(Level.error, "link-dead", result.reason, result.url)
-    return report
-
-
-def link_targets(html: str) -> list[str]:
-    """Every distinct http(s) link and image address in the HTML, in document order."""
-    tree = LexborHTMLParser(html)
-    urls = [a.attributes.get("href") or "" for a in tree.css("a")]
-    urls += [img.attributes.get("src") or "" for img in tree.css("img")]
-    return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))

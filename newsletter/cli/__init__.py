@@ -12,6 +12,7 @@ from newsletter.cli import (
     draft_cmds,
     export_cmds,
     project_cmds,
+    suppress_cmds,
 )
 from newsletter.cli.app import app, err_console, state
 
@@ -19,7 +20,7 @@ from newsletter.cli import preview_cmds  # noqa: F401  # isort: skip
 from newsletter.cli import serve_cmds, subscribers_cmds  # noqa: F401  # isort: skip
 
 __all__ = ["app", "build_cmds", "collect_cmds", "db_cmds", "draft_cmds", "export_cmds", "main",
-           "project_cmds"]  # fmt: skip
+           "project_cmds", "suppress_cmds"]  # fmt: skip
 
 INTERNAL_ERROR = 70
 

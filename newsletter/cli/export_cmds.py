@@ -1,4 +1,4 @@
-"""newsletter export, newsletter send, newsletter suppress add|list|import|remove."""
+"""newsletter export, newsletter send."""
 
 from __future__ import annotations
 
@@ -9,44 +9,26 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, err_console, open_project
+from newsletter.cli.show import SHOW_ROWS, print_rejections, show
+from newsletter.registry import PROVIDERS, TRANSPORTS
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import AudienceReport, Rejection
+    from newsletter.deliver.audience import AudienceReport
     from newsletter.deliver.send import Plan, SendReport, Transport
     from newsletter.project import Project
-    from newsletter.store.suppression import AddResult
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
-SHOW_REJECTED = 50  # rows printed; the manifest / --debug has them all
 
 
-class Provider(StrEnum):
-    eml = "eml"
-    mailchimp = "mailchimp"
-    sendgrid = "sendgrid"
-    ses = "ses"
-    mailgun = "mailgun"
-    postmark = "postmark"
-    brevo = "brevo"
-    listmonk = "listmonk"
-
-
-class Via(StrEnum):
-    smtp = "smtp"
-    ses = "ses"
-
-
-class Reason(StrEnum):
-    unsubscribed = "unsubscribed"
-    bounced = "bounced"
-    complained = "complained"
-    manual = "manual"
-
-
-class ListFormat(StrEnum):
-    table = "table"
-    csv = "csv"
+# Typer offers an Enum's members as the choices; the members come from the registries, so
+# a registered provider or transport is a choice with no second list of names.
+if TYPE_CHECKING:
+    Provider = str
+    Via = str
+else:
+    Provider = StrEnum("Provider", [(name, name) for name in PROVIDERS.names()])
+    Via = StrEnum("Via", [(name, name) for name in TRANSPORTS.names()])
 
 
 AudienceOpt = Annotated[
@@ -62,30 +44,6 @@ AudienceOpt = Annotated[
 TopicOpt = Annotated[
     str | None, typer.Option("--topic", help="Only the confirmed subscribers of this topic.")
 ]
-
-
-def _show(value: str) -> str:
-    """A value from a file, safe to print: control characters escaped, markup neutralised."""
-    from rich.markup import escape
-
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        value = repr(value)
-    return escape(value)
-
-
-def print_rejections(rejected: list[Rejection], title: str) -> None:
-    from rich.table import Table
-
-    if not rejected:
-        return
-    table = Table(title=title, title_justify="left")
-    for column in ("line", "value", "reason"):
-        table.add_column(column, justify="right" if column == "line" else "left")
-    for row in rejected[:SHOW_REJECTED]:
-        table.add_row(str(row.line), _show(row.value), _show(row.reason))
-    console.print(table)
-    if len(rejected) > SHOW_REJECTED:
-        console.print(f"… and {len(rejected) - SHOW_REJECTED} more rows left out.")
 
 
 def print_audience(report: AudienceReport) -> None:
@@ -117,18 +75,19 @@ def export(
     """
     from newsletter.deliver.export import export_issue
 
-    result = export_issue(open_project(project), month, to.value, out, audience, topic=topic)
+    provider = str(to)
+    result = export_issue(open_project(project), month, provider, out, audience, topic=topic)
     if result.audience is not None:
         print_audience(result.audience)
-    if to is Provider.eml:
+    if provider == "eml":
         for path in result.files:
             console.print(f"Wrote {path}")
     else:
         console.print(f"Wrote {result.requests} request file(s) to {out}/")
     if result.recipients:
-        console.print(f"{result.recipients} recipient(s) in {to.value}'s requests.")
+        console.print(f"{result.recipients} recipient(s) in {provider}'s requests.")
     for note in result.notes:
-        console.print(f"[dim]note:[/] {_show(note)}")
+        console.print(f"[dim]note:[/] {show(note)}")
     if result.manifest:
         console.print(f"Manifest: {result.manifest}")
 
@@ -136,7 +95,7 @@ def export(
 def _summary(report: SendReport, label: str) -> None:
     from rich.table import Table
 
-    console.print(f"[bold]{_show(label)}[/] in {report.elapsed:.1f} s")
+    console.print(f"[bold]{show(label)}[/] in {report.elapsed:.1f} s")
     table = Table(show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -159,11 +118,11 @@ def _summary(report: SendReport, label: str) -> None:
         )
     console.print(table)
     for kind in ("failed", "deferred", "uncertain"):
-        for outcome in getattr(report, kind)[:SHOW_REJECTED]:
-            console.print(f"  {kind}: {_show(outcome.key)}: {_show(outcome.detail)}")
-    for outcome in report.unrecorded[:SHOW_REJECTED]:
+        for outcome in getattr(report, kind)[:SHOW_ROWS]:
+            console.print(f"  {kind}: {show(outcome.key)}: {show(outcome.detail)}")
+    for outcome in report.unrecorded[:SHOW_ROWS]:
         console.print(
-            f"  not recorded: {_show(outcome.key)}: {outcome.status}: {_show(outcome.detail)}"
+            f"  not recorded: {show(outcome.key)}: {outcome.status}: {show(outcome.detail)}"
         )
 
 
@@ -172,7 +131,7 @@ def send(
     month: MonthArg,
     via: Annotated[
         Via, typer.Option("--via", help="smtp (the \\[smtp] settings) or ses (boto3).")
-    ] = (Via.smtp),
+    ] = "smtp",
     audience: AudienceOpt = None,
     topic: TopicOpt = None,
     dry_run: Annotated[
@@ -220,7 +179,7 @@ def send(
         _send_proof(proj, month, via, test_to, smtp_host, smtp_port)
         return
     plan = plan_send(
-        proj, month, audience, topic=topic, via=via.value, resend_uncertain=resend_uncertain,
+        proj, month, audience, topic=topic, via=str(via), resend_uncertain=resend_uncertain,
         retry_failed=retry_failed,
     )  # fmt: skip
     print_audience(plan.audience)
@@ -240,13 +199,13 @@ def send(
             f"[yellow]Uncertain from an interrupted run:[/] {len(plan.uncertain)} (not resent, "
             "so nobody gets two copies; --resend-uncertain to send them anyway)."
         )
-        for email in plan.uncertain[:SHOW_REJECTED]:
-            console.print(f"  uncertain: {_show(email)}")
+        for email in plan.uncertain[:SHOW_ROWS]:
+            console.print(f"  uncertain: {show(email)}")
     if plan.busy:
         console.print(
             f"Being sent right now by another run: {plan.busy} (skipped; that run sends them)."
         )
-    transport = make_transport(plan.prepared, via.value, smtp_host=smtp_host, smtp_port=smtp_port)
+    transport = make_transport(plan.prepared, str(via), smtp_host=smtp_host, smtp_port=smtp_port)
     if dry_run:
         from newsletter.deliver.send import dry_run as build_all
 
@@ -323,109 +282,8 @@ def _send_proof(
     from newsletter.deliver.send import make_transport, send_proof
 
     prepared = prepare(proj, month).as_proof()
-    transport = make_transport(prepared, via.value, smtp_host=host, smtp_port=port)
+    transport = make_transport(prepared, str(via), smtp_host=host, smtp_port=port)
     report = send_proof(prepared, transport, to)
     _summary(report, f"Proof of {month} via {transport.describe()} (not logged)")
     if not report.ok:
         raise typer.Exit(EXIT_SOME_FAILED)
-
-
-suppress_app = typer.Typer(
-    help="The suppression list: addresses that never get an issue (unsubscribed, bounced).\n\n"
-    "Example: newsletter suppress add ann@example.org --reason unsubscribed",
-    no_args_is_help=True,
-)
-app.add_typer(suppress_app, name="suppress")
-
-
-def _print_add(result: AddResult) -> None:
-    print_rejections(result.rejected, f"{len(result.rejected)} address(es) not added")
-    console.print(f"Suppressed {result.added} new address(es); {result.already} already listed.")
-    if result.rejected:
-        raise typer.Exit(EXIT_SOME_FAILED)
-
-
-@suppress_app.command("add")
-def suppress_add(
-    emails: Annotated[list[str], typer.Argument(help="Addresses to suppress.")],
-    reason: Annotated[Reason, typer.Option("--reason", "-r")] = Reason.manual,
-    project: ProjectOpt = Path("."),
-) -> None:
-    """Add addresses to the suppression list.
-
-    Example: newsletter suppress add ann@example.org bob@example.com --reason bounced
-    """
-    from newsletter.store.suppression import SuppressionList
-
-    proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
-        result = suppressions.add(enumerate(emails, 1), reason.value, source="command line")
-    _print_add(result)
-
-
-@suppress_app.command("import")
-def suppress_import(
-    file: Annotated[Path, typer.Argument(help="CSV with an email column, or one per line.")],
-    reason: Annotated[Reason, typer.Option("--reason", "-r")] = Reason.unsubscribed,
-    project: ProjectOpt = Path("."),
-) -> None:
-    """Import addresses (a provider's unsubscribe export, a bounce list) into the list.
-
-    Example: newsletter suppress import unsubscribed.csv --reason unsubscribed
-    """
-    from newsletter.store.suppression import SuppressionList
-
-    proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
-        result = suppressions.import_file(file, reason.value)
-    _print_add(result)
-
-
-@suppress_app.command("list")
-def suppress_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
-    project: ProjectOpt = Path("."),
-) -> None:
-    """Show the suppression list (--format csv for a provider's import).
-
-    Example: newsletter suppress list --format csv > suppressed.csv
-    """
-    from newsletter.store.suppression import SuppressionList
-
-    proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
-        entries = suppressions.entries()
-    if format is ListFormat.csv:
-        import csv
-        import sys
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["email", "reason", "source", "added"])
-        for e in entries:
-            writer.writerow([e.email, e.reason, e.source or "", e.added])
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{len(entries)} suppressed address(es)", title_justify="left")
-    for column in ("email", "reason", "source", "added"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(_show(e.email), e.reason, _show(e.source or ""), e.added)
-    console.print(table)
-
-
-@suppress_app.command("remove")
-def suppress_remove(
-    emails: Annotated[list[str], typer.Argument(help="Addresses to take off the list.")],
-    project: ProjectOpt = Path("."),
-) -> None:
-    """Take addresses off the suppression list (for example after a re-subscription).
-
-    Example: newsletter suppress remove ann@example.org
-    """
-    from newsletter.store.suppression import SuppressionList
-
-    proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
-        removed = suppressions.remove(emails)
-    console.print(f"Removed {removed} address(es) from the suppression list.")

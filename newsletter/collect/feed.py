@@ -33,7 +33,7 @@ import feedparser
 
 from newsletter.collect.fetch import Fetched
 from newsletter.collect.language import language_code
-from newsletter.collect.normalize import Draft, Parsed, canonical_url
+from newsletter.collect.normalize import Parsed, RawItem, canonical_url
 from newsletter.collect.safexml import install_for_feedparser, parse_tree
 from newsletter.errors import CollectError
 from newsletter.sanitize import html_to_text
@@ -58,7 +58,7 @@ install_for_feedparser()
 
 
 def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
-    """The feed's items as drafts; ``fast=False`` always uses feedparser (for tests)."""
+    """The feed's raw items; ``fast=False`` always uses feedparser (for tests)."""
     body = fetched.body
     if not body.strip():
         raise CollectError(
@@ -76,7 +76,7 @@ def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
     else:
         entries, language = _feedparser_entries(fetched, source, result)
     for position, entry in enumerate(entries):
-        result.drafts.append(_draft(entry, captions.get(position), language))
+        result.raw.append(_raw_item(entry, captions.get(position), language))
     return result
 
 
@@ -217,7 +217,7 @@ def _rfc822_or_iso(value: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _draft(entry: Any, caption: Caption | None, language: str | None) -> Draft:
+def _raw_item(entry: Any, caption: Caption | None, language: str | None) -> RawItem:
     guid = entry.get("id") or None
     image_url, image_alt = _image(entry)
     body = ""
@@ -232,7 +232,7 @@ def _draft(entry: Any, caption: Caption | None, language: str | None) -> Draft:
     summary = entry.get("summary", "") or ""
     if _is_caption(summary, caption):
         summary = ""  # feedparser took the photo caption for the summary
-    return Draft(
+    return RawItem(
         title=entry.get("title", "") or "",
         link=entry.get("link") or "",
         published=_date(entry, "published_parsed", "updated_parsed", "created_parsed"),

@@ -28,12 +28,6 @@ from newsletter.errors import CollectError
 USER_AGENT = f"newsletter/{__version__} (+https://pypi.org/project/newsletter/)"
 MAX_REDIRECTS = 10
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-ACCEPT = {
-    "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-    "text/xml;q=0.9, */*;q=0.5",
-    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
-    "wordpress": "application/json, */*;q=0.5",
-}
 _LOCAL_TYPES = {
     ".xml": "application/xml",
     ".rss": "application/rss+xml",

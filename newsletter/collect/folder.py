@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from newsletter.collect.dates import at_noon
-from newsletter.collect.normalize import Draft, Parsed
+from newsletter.collect.normalize import Parsed, RawItem
 from newsletter.errors import CollectError
 from newsletter.models import Kind
 
@@ -67,7 +67,7 @@ def load_folder(folder: Path, *, source: str) -> Parsed:
         if path.name.lower() == "readme.md" or path.name.startswith("_"):
             continue
         try:
-            parsed.drafts.append(read_item(path))
+            parsed.raw.append(read_item(path))
         except CollectError as exc:
             parsed.problems.append(exc.message)
     return parsed
@@ -84,7 +84,7 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def read_item(path: Path) -> Draft:
+def read_item(path: Path) -> RawItem:
     from markdown_it import MarkdownIt
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -130,7 +130,7 @@ def read_item(path: Path) -> Draft:
     image = front.image if isinstance(front.image, ImageSpec) else None
     image_url = front.image if isinstance(front.image, str) else (image.url if image else None)
     body_html = MarkdownIt("commonmark", {"html": False}).render(body) if body.strip() else ""
-    return Draft(
+    return RawItem(
         title=front.title,
         link=front.url,
         published=published,

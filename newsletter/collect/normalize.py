@@ -1,4 +1,4 @@
-"""Normalisation shared by every source kind: from a raw ``Draft`` to a valid ``NewsItem``.
+"""Normalisation shared by every source kind: from a ``RawItem`` to a valid ``NewsItem``.
 
 Each source kind only finds the raw fields (title, link, dates, HTML, image, caption);
 everything else happens here, the same way for all of them: canonical URLs, sanitised HTML
@@ -50,7 +50,7 @@ class SkippedItem(Exception):
 
 
 @dataclass
-class Draft:
+class RawItem:
     """The raw fields of one item, as a source kind found them (text or HTML)."""
 
     title: str
@@ -73,9 +73,9 @@ class Draft:
 
 @dataclass
 class Parsed:
-    """What a source kind hands to normalisation: drafts, the base URL and notes for the user."""
+    """What a source kind hands to normalisation: raw items, the base URL and notes for the user."""
 
-    drafts: list[Draft] = field(default_factory=list)
+    raw: list[RawItem] = field(default_factory=list)
     base: str | None = None
     notices: list[str] = field(default_factory=list)  # worth knowing; the source is fine
     problems: list[str] = field(default_factory=list)  # the user must fix these (a bad file)
@@ -210,14 +210,14 @@ def split_credit(caption: str) -> tuple[str, str | None]:
     return rest, credit or None
 
 
-def make_image(draft: Draft, base: str | None, title: str) -> Image | None:
-    url = canonical_url(draft.image_url, base) if draft.image_url else None
+def make_image(raw: RawItem, base: str | None, title: str) -> Image | None:
+    url = canonical_url(raw.image_url, base) if raw.image_url else None
     if not url:
         return None
-    caption = plain_text(draft.image_caption or "")
+    caption = plain_text(raw.image_caption or "")
     caption, credit = split_credit(caption)
-    alt_attr, alt_credit = split_credit(one_line(draft.image_alt or ""))
-    credit = credit or alt_credit or (one_line(draft.image_credit) if draft.image_credit else None)
+    alt_attr, alt_credit = split_credit(one_line(raw.image_alt or ""))
+    credit = credit or alt_credit or (one_line(raw.image_credit) if raw.image_credit else None)
     alt = caption or alt_attr
     if not alt or _FILENAME_RE.match(alt):
         alt = title  # the photo illustrates the story; a filename tells a listener nothing
@@ -226,35 +226,35 @@ def make_image(draft: Draft, base: str | None, title: str) -> Image | None:
     return Image(url=url, alt=alt, credit=credit[:200] if credit else None)
 
 
-def build_item(draft: Draft, *, source: str, base: str | None, language: str | None) -> NewsItem:
+def build_item(raw: RawItem, *, source: str, base: str | None, language: str | None) -> NewsItem:
     """One validated, normalised item; raises SkippedItem with the reason when impossible."""
-    title = clean_title(draft.title)
+    title = clean_title(raw.title)
     label = f"item {title[:60]!r}" if title else "an item without a title"
-    url = canonical_url(draft.link, base) if draft.link else None
+    url = canonical_url(raw.link, base) if raw.link else None
     if not url:
-        raise SkippedItem(f"{label}: its link {draft.link[:80]!r} is not an http(s) URL")
-    if draft.kicker:
-        kicker: str | None = clean_title(draft.kicker) or None
+        raise SkippedItem(f"{label}: its link {raw.link[:80]!r} is not an http(s) URL")
+    if raw.kicker:
+        kicker: str | None = clean_title(raw.kicker) or None
     else:
         kicker, title = split_kicker(title)
     if not title:
         raise SkippedItem(f"{label} ({url}): no title")
-    if draft.published is None:
+    if raw.published is None:
         raise SkippedItem(f"{label} ({url}): no publication date")
-    summary = make_summary(draft.summary_html, draft.body_html)
-    text = f"{summary} {detection_text(draft.body_html)}" if draft.body_html else summary
+    summary = make_summary(raw.summary_html, raw.body_html)
+    text = f"{summary} {detection_text(raw.body_html)}" if raw.body_html else summary
     # The title and summary usually tell; the body is read only when they do not.
     detected = detect_language(f"{title}. {summary}") or detect_language(
         f"{title}. {text[:_LANGUAGE_SAMPLE]}"
     )
-    if draft.kind is not None:
-        kind, deadline, event_date = draft.kind, draft.deadline, draft.event_date
+    if raw.kind is not None:
+        kind, deadline, event_date = raw.kind, raw.deadline, raw.event_date
     else:
-        found = classify(title, kicker, text, draft.published.date())
+        found = classify(title, kicker, text, raw.published.date())
         kind = found.kind
-        deadline = draft.deadline or found.deadline
-        event_date = draft.event_date or found.event_date
-    guid = draft.guid.strip() if draft.guid else None
+        deadline = raw.deadline or found.deadline
+        event_date = raw.event_date or found.event_date
+    guid = raw.guid.strip() if raw.guid else None
     if guid and not guid.isprintable():
         guid = one_line(guid)
     guid = guid[:500] if guid else None
@@ -265,12 +265,12 @@ def build_item(draft: Draft, *, source: str, base: str | None, language: str | N
             title=title,
             kicker=kicker,
             url=url,
-            published=draft.published,
-            updated=draft.updated,
+            published=raw.published,
+            updated=raw.updated,
             summary=summary,
-            body_html=draft.body_html,  # the model sanitises it (nh3), once
-            image=make_image(draft, base, title),
-            language=detected or language or draft.language or "en",
+            body_html=raw.body_html,  # the model sanitises it (nh3), once
+            image=make_image(raw, base, title),
+            language=detected or language or raw.language or "en",
             kind=kind,
             deadline=deadline,
             event_date=event_date,

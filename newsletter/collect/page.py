@@ -20,7 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from newsletter.collect.dates import parse_listing_date
 from newsletter.collect.fetch import Fetched
 from newsletter.collect.language import language_code
-from newsletter.collect.normalize import Draft, Parsed, canonical_url, clean_body
+from newsletter.collect.normalize import Parsed, RawItem, canonical_url, clean_body
 from newsletter.config import Source
 from newsletter.errors import CollectError
 
@@ -111,10 +111,10 @@ def parse_page(fetched: Fetched, *, source: Source) -> Parsed:
             hint="add [sources.selectors] with item, title, link and date CSS selectors",
         )
     for block, date_node in blocks:
-        draft = _draft(block, date_node, selectors, language)
-        if draft is not None:
-            parsed.drafts.append(draft)
-    parsed.drafts.sort(key=lambda d: d.published or _NEVER, reverse=True)
+        raw = _raw_item(block, date_node, selectors, language)
+        if raw is not None:
+            parsed.raw.append(raw)
+    parsed.raw.sort(key=lambda d: d.published or _NEVER, reverse=True)
     return parsed
 
 
@@ -127,12 +127,12 @@ def _select(node: LexborNode, spec: str | None) -> tuple[LexborNode | None, str 
     return found, attr.strip() or None
 
 
-def _draft(
+def _raw_item(
     block: LexborNode,
     date_node: LexborNode | None,
     selectors: dict[str, str],
     language: str | None,
-) -> Draft | None:
+) -> RawItem | None:
     title_node, title_attr = _select(block, selectors.get("title"))
     if title_node is None:
         title_node = _title_node(block)
@@ -179,7 +179,7 @@ def _draft(
         image_alt = image_node.attributes.get("alt")
         caption_node = block.css_first("[class*=caption], figcaption")
         caption = caption_node.inner_html if caption_node is not None else None
-    return Draft(
+    return RawItem(
         title=title or "",
         link=link,
         published=published,
@@ -293,12 +293,12 @@ def article_parts(fetched: Fetched) -> tuple[str, str | None, str | None]:
 
 
 def follow_articles(parsed: Parsed, fetch: Fetch, limit: int) -> None:
-    """Fill each draft's body (and missing image and summary) from its article page.
+    """Fill each raw item's body (and missing image and summary) from its article page.
 
     An article that cannot be fetched keeps what the listing had, with a notice.
     """
-    for draft in parsed.drafts[:limit]:
-        url = canonical_url(draft.link, parsed.base)
+    for raw in parsed.raw[:limit]:
+        url = canonical_url(raw.link, parsed.base)
         if not url:
             continue
         try:
@@ -306,6 +306,6 @@ def follow_articles(parsed: Parsed, fetch: Fetch, limit: int) -> None:
         except CollectError as exc:
             parsed.notices.append(f"kept the listing text of {url}: {exc.message}")
             continue
-        draft.body_html = clean_body(body, url) or draft.body_html
-        draft.image_url = draft.image_url or (canonical_url(image, url) if image else None)
-        draft.summary_html = draft.summary_html or description or ""
+        raw.body_html = clean_body(body, url) or raw.body_html
+        raw.image_url = raw.image_url or (canonical_url(image, url) if image else None)
+        raw.summary_html = raw.summary_html or description or ""

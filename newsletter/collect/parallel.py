@@ -26,7 +26,7 @@ from newsletter.collect.feed import parse_feed
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
-    from newsletter.collect import Built
+    from newsletter.collect.batch import Built
     from newsletter.collect.fetch import Fetched
     from newsletter.config import CollectSettings, Source
 
@@ -54,7 +54,7 @@ def _ignore_interrupt() -> None:
 
 def parse_and_build(fetched: Fetched, source: Source, limit: int) -> Built | Failure:
     """In a worker: the feed's items, or the user-facing error (class, message, hint)."""
-    from newsletter.collect import build
+    from newsletter.collect.batch import build
 
     try:
         return build(parse_feed(fetched, source=source.name), source, limit)
@@ -87,7 +87,7 @@ class FeedPool:
             return self._executor
 
     def parse(self, fetched: Fetched, source: Source, limit: int) -> Built:
-        from newsletter.collect import build
+        from newsletter.collect.batch import build
 
         executor = self._get()
         if executor is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from newsletter.collect.feed import first_image
 from newsletter.collect.fetch import Fetched
-from newsletter.collect.normalize import Draft, Parsed
+from newsletter.collect.normalize import Parsed, RawItem
 from newsletter.errors import CollectError
 
 API_PATH = "/wp-json/wp/v2/posts"
@@ -42,7 +42,7 @@ def load_remote(root: str, *, source: str, fetch: Fetch, max_pages: int) -> Pars
     if first.not_modified:
         return None
     parsed = Parsed(base=first.url)
-    parsed.drafts.extend(parse_posts(first, source=source, notices=parsed.notices))
+    parsed.raw.extend(parse_posts(first, source=source, notices=parsed.notices))
     total = _int_header(first, "x-wp-totalpages")
     pages = min(total or 1, max_pages)
     if total and total > max_pages:
@@ -52,7 +52,7 @@ def load_remote(root: str, *, source: str, fetch: Fetch, max_pages: int) -> Pars
     for page in range(2, pages + 1):
         fetched = fetch(posts_url(root, page))
         if not fetched.not_modified:
-            parsed.drafts.extend(parse_posts(fetched, source=source, notices=parsed.notices))
+            parsed.raw.extend(parse_posts(fetched, source=source, notices=parsed.notices))
     return parsed
 
 
@@ -65,7 +65,7 @@ def load_local(path: Path, *, source: str, read: Callable[[Path], Fetched]) -> P
         files = [path]
     parsed = Parsed()
     for file in files:
-        parsed.drafts.extend(parse_posts(read(file), source=source, notices=parsed.notices))
+        parsed.raw.extend(parse_posts(read(file), source=source, notices=parsed.notices))
     return parsed
 
 
@@ -74,7 +74,7 @@ def _int_header(fetched: Fetched, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def parse_posts(fetched: Fetched, *, source: str, notices: list[str]) -> list[Draft]:
+def parse_posts(fetched: Fetched, *, source: str, notices: list[str]) -> list[RawItem]:
     try:
         data = json.loads(fetched.body)
     except (ValueError, UnicodeDecodeError):
@@ -93,13 +93,13 @@ def parse_posts(fetched: Fetched, *, source: str, notices: list[str]) -> list[Dr
             f"{source}: {fetched.url} is not a list of WordPress posts",
             hint="set url to the site root (https://example.org)",
         )
-    drafts = []
+    found = []
     for number, post in enumerate(data, 1):
         try:
-            drafts.append(_draft(post))
+            found.append(_raw_item(post))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             notices.append(f"skipped post {number} of {fetched.url}: malformed ({exc!r:.80})")
-    return drafts
+    return found
 
 
 def _rendered(value: Any) -> str:
@@ -116,7 +116,7 @@ def _gmt(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _draft(post: dict[str, Any]) -> Draft:
+def _raw_item(post: dict[str, Any]) -> RawItem:
     image_url = image_alt = caption = None
     media = (post.get("_embedded") or {}).get("wp:featuredmedia") or []
     if media and isinstance(media[0], dict) and media[0].get("source_url"):
@@ -126,7 +126,7 @@ def _draft(post: dict[str, Any]) -> Draft:
     body = _rendered(post.get("content"))
     if not image_url and body:
         image_url, image_alt = first_image(body)
-    return Draft(
+    return RawItem(
         title=_rendered(post.get("title")),
         link=str(post.get("link") or ""),
         published=_gmt(post.get("date_gmt")) or _gmt(post.get("date")),

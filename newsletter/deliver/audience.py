@@ -32,6 +32,7 @@ from newsletter.deliver.csvfile import (
     sniff_file,
 )
 from newsletter.deliver.merge import FIELD_NAME_RE, HTML_SUFFIX
+from newsletter.deliver.recipient import Recipient as Recipient
 from newsletter.errors import ProjectError
 
 RESERVED = ("email", "name", "language")
@@ -41,20 +42,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 RejectKind = Literal["invalid", "duplicate", "suppressed"]
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    email: str
-    name: str = ""
-    language: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-    line: int = 0
-
-    @property
-    def key(self) -> str:
-        """The address as compared and logged: case-insensitive."""
-        return self.email.lower()
 
 
 @dataclass(frozen=True, slots=True)

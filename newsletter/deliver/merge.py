@@ -32,7 +32,7 @@ from newsletter.config import Config
 from newsletter.errors import ConfigError
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.recipient import Recipient
     from newsletter.models import Issue, Story
 
 # Fields every recipient has; an audience's extra CSV columns add custom ones.

@@ -4,7 +4,7 @@ One file per project (``.newsletter/store.db``). Each source's batch is written 
 transaction, together with the HTTP validators that produced it: a source that fails
 half-way leaves what was stored before untouched, and never records a validator for
 items it did not store. A story is stored once however many sources carry it
-(collect/dedupe.py decides what is the same story); its record lists every source, and
+(store/dedupe.py decides what is the same story); its record lists every source, and
 keeps when it was first and last seen.
 """
 
@@ -20,10 +20,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from newsletter.collect.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
 from newsletter.models import STORED, NewsItem
 from newsletter.store.db import Database
+from newsletter.store.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 
 SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
 SCHEMA = """
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS store_meta (
 );
 """
 
-# Near-duplicate sketches (collect/dedupe.py); rebuilt from the items when their form changes.
+# Near-duplicate sketches (store/dedupe.py); rebuilt from the items when their form changes.
 SKETCH_TABLE = """
 CREATE TABLE IF NOT EXISTS item_sketch (
     item_id    TEXT PRIMARY KEY,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from newsletter.deliver.export import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.context import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.files import from_requests
 
 API = "https://api.brevo.com/v3"
 MAX_CONTACTS = 1000
@@ -85,3 +86,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         "Brevo sends to the lists and handles unsubscribes; create a FIRSTNAME attribute "
         "(and one per custom column) in Brevo before importing"
     )
+
+
+export = from_requests(requests)

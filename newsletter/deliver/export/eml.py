@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 
 from newsletter.deliver import merge
-from newsletter.deliver.export import ExportContext, ExportResult
+from newsletter.deliver.export.context import ExportContext, ExportResult
 from newsletter.deliver.message import build_message
 from newsletter.errors import ExportError
 
 
-def write(ctx: ExportContext) -> ExportResult:
+def export(ctx: ExportContext) -> ExportResult:
     prepared = ctx.prepared
     result = ExportResult("eml")
     if ctx.audience is None:

@@ -17,7 +17,14 @@ import io
 import json
 from collections.abc import Iterator
 
-from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.export.context import (
+    ExportContext,
+    Request,
+    common_headers,
+    sender,
+    server_side,
+)
+from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.message import to_header
 
 
@@ -102,3 +109,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         note="starts sending; {campaign_id} is the id the create-campaign response returns",
     )
     ctx.notes.append("URLs are relative to your listmonk address, e.g. https://lists.example.org")
+
+
+export = from_requests(requests)

@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from newsletter.deliver.export import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.context import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.files import from_requests
 from newsletter.errors import ExportError
 
 API = "https://{dc}.api.mailchimp.com/3.0"
@@ -108,3 +109,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         "Mailchimp sends to the whole list and handles unsubscribes; keep its list in step "
         "with `newsletter suppress list --format csv`"
     )
+
+
+export = from_requests(requests)

@@ -11,7 +11,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.export.context import (
+    ExportContext,
+    Request,
+    common_headers,
+    sender,
+    server_side,
+)
+from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.merge import HTML_SUFFIX
 from newsletter.deliver.message import to_header
 
@@ -60,3 +67,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
             content_type="multipart/form-data",
             note="form fields; a list means the field repeats",
         )
+
+
+export = from_requests(requests)

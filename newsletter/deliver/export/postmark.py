@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from newsletter.deliver import merge
-from newsletter.deliver.export import ExportContext, Request, common_headers, sender
+from newsletter.deliver.export.context import ExportContext, Request, common_headers, sender
+from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.message import to_header
 
 URL = "https://api.postmarkapp.com/email/batch"
@@ -50,3 +51,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
             recipients=len(batch),
             note="check each result: ErrorCode 0 means accepted",
         )
+
+
+export = from_requests(requests)

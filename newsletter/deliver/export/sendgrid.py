@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from newsletter.deliver.export import ExportContext, Request, common_headers, sender, server_side
+from newsletter.deliver.export.context import (
+    ExportContext,
+    Request,
+    common_headers,
+    sender,
+    server_side,
+)
+from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.merge import HTML_SUFFIX
 
 URL = "https://api.sendgrid.com/v3/mail/send"
@@ -65,3 +72,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
             {"personalizations": personalizations, **base},
             recipients=len(batch),
         )
+
+
+export = from_requests(requests)

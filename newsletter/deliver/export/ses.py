@@ -16,20 +16,21 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from newsletter.deliver.export import (
+from newsletter.deliver.export.context import (
     ExportContext,
     Merged,
-    Prepared,
     Request,
     common_headers,
     sender,
     server_side,
 )
+from newsletter.deliver.export.files import from_requests
+from newsletter.deliver.export.prepared import Prepared
 from newsletter.deliver.merge import HTML_SUFFIX, Personal
 from newsletter.deliver.message import ascii_header, to_header
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.recipient import Recipient
 
 ENDPOINT = "https://email.{region}.amazonaws.com"
 MAX_ENTRIES = 50
@@ -137,3 +138,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         "SESv2 request bodies (boto3: sesv2.create_email_template(**body), then "
         "sesv2.send_bulk_email(**body) per file); or run `newsletter send --via ses`"
     )
+
+
+export = from_requests(requests)

@@ -8,14 +8,14 @@ message that was accepted. See ``newsletter.store.sendlog`` for the one ambiguou
 why it is resolved as at-most-once.
 
 - ``plan.py``: who gets it now (``plan_send``); ``run.py``: pacing, claims, records
-  (``run_send``), proofs and dry runs; ``transport.py``: what a transport is;
-  ``smtp.py`` and ``ses.py``: the transports.
+  (``run_send``), proofs and dry runs; ``transport.py``: what a transport is, and
+  ``make_transport`` (from ``newsletter.registry.TRANSPORTS``); ``smtp.py`` and ``ses.py``:
+  the transports.
 """
 
 from __future__ import annotations
 
-from newsletter.deliver.export import Prepared
-from newsletter.deliver.send.plan import VIAS, Plan, plan_send
+from newsletter.deliver.send.plan import Plan, plan_send
 from newsletter.deliver.send.run import (
     SYSTEM_CLOCK,
     Clock,
@@ -27,12 +27,18 @@ from newsletter.deliver.send.run import (
     run_send,
     send_proof,
 )
-from newsletter.deliver.send.transport import Handover, Outgoing, Transport, Unlogged
-from newsletter.errors import SendError
+from newsletter.deliver.send.transport import (
+    Handover,
+    Outgoing,
+    Transport,
+    TransportFactory,
+    TransportOptions,
+    Unlogged,
+    make_transport,
+)
 
 __all__ = [
     "SYSTEM_CLOCK",
-    "VIAS",
     "Clock",
     "Handover",
     "Outgoing",
@@ -40,6 +46,8 @@ __all__ = [
     "Plan",
     "SendReport",
     "Transport",
+    "TransportFactory",
+    "TransportOptions",
     "Unlogged",
     "dry_run",
     "make_transport",
@@ -49,27 +57,3 @@ __all__ = [
     "run_send",
     "send_proof",
 ]
-
-
-def make_transport(
-    prepared: Prepared,
-    via: str,
-    *,
-    smtp_host: str | None = None,
-    smtp_port: int | None = None,
-) -> Transport:
-    """The transport ``via`` names, configured from newsletter.toml and the environment."""
-    config = prepared.config
-    attempts, delay = config.send.max_attempts, config.send.retry_delay
-    if via == "smtp":
-        from newsletter.deliver.send.smtp import SmtpTransport, resolve
-
-        smtp = resolve(config.smtp, config.newsletter.from_email, host=smtp_host, port=smtp_port)
-        return SmtpTransport(
-            smtp, prepared.message_template(), max_attempts=attempts, retry_delay=delay
-        )
-    if via == "ses":
-        from newsletter.deliver.send.ses import SesTransport
-
-        return SesTransport(prepared, max_attempts=attempts, retry_delay=delay)
-    raise SendError(f"unknown --via {via!r}", hint=f"choose one of: {', '.join(VIAS)}")

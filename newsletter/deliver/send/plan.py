@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 
 from newsletter.deliver import merge
 from newsletter.deliver.export import Prepared, prepare
-from newsletter.errors import SendError
+from newsletter.deliver.send.transport import check_via
 from newsletter.store.sendlog import SendLog, Status
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import AudienceReport, Recipient
+    from newsletter.deliver.audience import AudienceReport
+    from newsletter.deliver.recipient import Recipient
     from newsletter.project import Project
-
-VIAS = ("smtp", "ses")
 
 
 @dataclass
@@ -49,8 +48,7 @@ def plan_send(
     log; nothing is sent or written."""
     from newsletter.deliver.subscribers import open_audience
 
-    if via not in VIAS:
-        raise SendError(f"unknown --via {via!r}", hint=f"choose one of: {', '.join(VIAS)}")
+    check_via(via)
     prepared = prepare(project, month)
     merge.load_secret()  # fail now, before a prompt, when links cannot be signed
     reader = open_audience(project, audience, topic=topic, required=True)

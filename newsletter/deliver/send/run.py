@@ -24,7 +24,7 @@ from newsletter.store.sendlog import Outcome
 from newsletter.store.sendrun import LEASE, SendRun
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.recipient import Recipient
 
 
 class Clock(Protocol):
@@ -209,7 +209,8 @@ def dry_run(plan: Plan, transport: Transport) -> int:
 
 
 def proof_recipients(addresses: Sequence[str]) -> Iterator[Recipient]:
-    from newsletter.deliver.audience import Recipient, check_address
+    from newsletter.deliver.audience import check_address
+    from newsletter.deliver.recipient import Recipient
 
     for address in addresses:
         try:

@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from newsletter.deliver.export.ses import MAX_ENTRIES, SesIssue
-from newsletter.deliver.send.transport import Handover, Outgoing
+from newsletter.deliver.send.transport import Handover, Outgoing, TransportOptions
 from newsletter.errors import SendError
 from newsletter.store.sendlog import Outcome
 
 if TYPE_CHECKING:
-    from newsletter.deliver.audience import Recipient
-    from newsletter.deliver.export import Prepared
+    from newsletter.deliver.export.prepared import Prepared
     from newsletter.deliver.merge import Personal
+    from newsletter.deliver.recipient import Recipient
 
 THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException",
              "Throttling", "ServiceUnavailable", "InternalFailure"}  # fmt: skip
@@ -210,3 +210,10 @@ class _Retry(Exception):
 
 class _Exhausted(Exception):
     """Retries ran out on refusals that prove nothing was sent."""
+
+
+def open_transport(prepared: Prepared, options: TransportOptions) -> SesTransport:
+    """``--via ses``: Amazon SES v2 through boto3."""
+    return SesTransport(
+        prepared, max_attempts=options.max_attempts, retry_delay=options.retry_delay
+    )

@@ -27,15 +27,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
-from newsletter.deliver.send.transport import Handover, Outgoing
+from newsletter.deliver.send.transport import Handover, Outgoing, TransportOptions
 from newsletter.errors import ConfigError, SendError
 from newsletter.store.sendlog import Outcome
 
 if TYPE_CHECKING:
     from newsletter.config import SmtpSettings
-    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.export.prepared import Prepared
     from newsletter.deliver.merge import Personal
     from newsletter.deliver.message import MessageTemplate
+    from newsletter.deliver.recipient import Recipient
 
 ENV = "NEWSLETTER_SMTP_"
 Security = Literal["starttls", "ssl", "none"]
@@ -332,3 +333,15 @@ class SmtpTransport:
             return Outcome(key, "failed", _reply(code, reply))
         handover.undo([item])
         raise _Transient(_reply(code, reply), drop=code == 421)
+
+
+def open_transport(prepared: Prepared, options: TransportOptions) -> SmtpTransport:
+    """``--via smtp``: the ``[smtp]`` settings, with the command line's host and port."""
+    config = prepared.config
+    smtp = resolve(config.smtp, config.newsletter.from_email, host=options.host, port=options.port)
+    return SmtpTransport(
+        smtp,
+        prepared.message_template(),
+        max_attempts=options.max_attempts,
+        retry_delay=options.retry_delay,
+    )
