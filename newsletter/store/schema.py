@@ -69,7 +69,7 @@ item_keys = Table(
     Column("item_id", text(), nullable=False),
 )
 
-# Near-duplicate sketches (collect/dedupe.py); rebuilt from the items when their form changes.
+# Near-duplicate sketches (store/dedupe.py); rebuilt from the items when their form changes.
 item_sketch = Table(
     "item_sketch",
     metadata,
