@@ -18,6 +18,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -53,7 +54,24 @@ def check_month(value: str) -> str:
     return value
 
 
+def check_focus(value: object) -> tuple[float, float]:
+    """A focal point [x, y] in an image, each from 0 (left, top) to 1 (right, bottom)."""
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and all(0 <= v <= 1 for v in value)
+    ):
+        return float(value[0]), float(value[1])
+    raise ValueError(
+        f"must be [x, y], each from 0 (left or top) to 1 (right or bottom), for example "
+        f"[0.5, 0.3]; got {value!r}"
+    )
+
+
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+# Where the picture's subject is: cropping keeps it in view (default: the centre).
+Focus = Annotated[tuple[float, float], BeforeValidator(check_focus)]
 SingleLine = Annotated[str, AfterValidator(check_single_line)]
 Month = Annotated[str, AfterValidator(check_month)]
 # Validation context for records read back from the project's own store: their HTML was
@@ -86,6 +104,7 @@ class Image(BaseModel):
     credit: SingleLine | None = None
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
+    focus: Focus | None = None
 
 
 def item_id(key: str) -> str:
@@ -138,6 +157,9 @@ class StoryOverrides(BaseModel):
     image: HttpUrl | None = Field(default=None, description="Another image URL for the story.")
     alt: SingleLine | None = Field(default=None, description="Alt text for the story's image.")
     cta: SingleLine | None = Field(default=None, min_length=1, description="The button text.")
+    focus: Focus | None = Field(
+        default=None, description="The image's focal point [x, y] (0..1) that cropping keeps."
+    )
 
 
 class Story(BaseModel):
@@ -195,9 +217,13 @@ class Story(BaseModel):
                 url=edit.image,
                 alt=edit.alt if edit.alt is not None else (image.alt if keep and image else ""),
                 credit=image.credit if keep and image else None,
+                focus=edit.focus or (image.focus if keep and image else None),
             )
-        elif edit.alt is not None and image is not None:
-            image = image.model_copy(update={"alt": edit.alt})
+        elif image is not None:
+            changes = {"alt": edit.alt, "focus": edit.focus}
+            update = {k: v for k, v in changes.items() if v is not None}
+            if update:
+                image = image.model_copy(update=update)
         return self.model_copy(
             update={
                 "title": edit.title or self.title,
