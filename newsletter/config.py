@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from newsletter.errors import ConfigError, NewsletterError, format_validation_error
+from newsletter.imagesettings import ImageSettings
 from newsletter.models import HttpUrl, Kind, SingleLine, check_http_url
 from newsletter.registry import SOURCE_KINDS
 
@@ -420,6 +421,7 @@ class Config(Strict):
     utm: UtmSettings = Field(default_factory=UtmSettings)
     sources: list[Source] = Field(default_factory=list)
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    images: ImageSettings = Field(default_factory=ImageSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     send: SendSettings = Field(default_factory=SendSettings)

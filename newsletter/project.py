@@ -46,6 +46,11 @@ class Project:
         return database.path
 
     @property
+    def image_cache_dir(self) -> Path:
+        """Downloaded and prepared story images, kept between builds."""
+        return self.root / ".newsletter" / "cache" / "images"
+
+    @property
     def issues_dir(self) -> Path:
         return self.root / "issues"
 

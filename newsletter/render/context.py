@@ -9,14 +9,25 @@ from markupsafe import Markup
 from newsletter.config import Config
 from newsletter.deliver import merge
 from newsletter.models import Issue
+from newsletter.render.images import Slot, layout_slots
 from newsletter.render.layout import plan_layout
 from newsletter.render.textfmt import labels_for, month_title, text_direction
-from newsletter.render.theme import build_theme
+from newsletter.render.theme import Theme, build_theme
 
 # Card images take this share of the width; the text column the rest.
 IMAGE_COLUMN_PERCENT = 36
 # Keeps clients from pulling body text into the inbox preview after a short preheader.
 PREHEADER_FILLER = Markup("&#847;&zwnj;&nbsp;" * 40)
+
+
+def card_image_width(theme: Theme) -> int:
+    """A card image's width on desktop: its column less the 24 px gutter."""
+    return theme.width * IMAGE_COLUMN_PERCENT // 100 - 24
+
+
+def image_slots(theme: Theme) -> dict[str, Slot]:
+    """The places a story image can take in this layout, for the image step."""
+    return layout_slots(theme.content_width, card_image_width(theme))
 
 
 def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[str, Any]:
@@ -51,5 +62,5 @@ def issue_context(config: Config, issue: Issue, *, web: bool = False) -> dict[st
         "month_name": month_title(issue.month, lang),
         "preheader_filler": PREHEADER_FILLER if issue.preheader else "",
         "image_column_percent": IMAGE_COLUMN_PERCENT,
-        "card_image_width": theme.width * IMAGE_COLUMN_PERCENT // 100 - 24,
+        "card_image_width": card_image_width(theme),
     }
