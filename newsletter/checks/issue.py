@@ -1,8 +1,8 @@
 """Checking one issue: render it as ``build`` does, then run every rule on the result.
 
-The email's HTML and text, the generated MJML, the theme's contrast and the issue file's
-subject and preheader are checked; the rules on compiled HTML are in ``html``, those on
-text and placeholders in ``text``.
+The email's HTML and text, the generated MJML, the theme's contrast, the issue file's
+subject and preheader and the prepared images' weight are checked; the rules on compiled
+HTML are in ``html``, those on text and placeholders in ``text``, on images in ``images``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from selectolax.lexbor import LexborHTMLParser
 
 from newsletter.checks.html import Expectations, check_html
+from newsletter.checks.images import check_image_weight
 from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import check_story_text, check_text
 from newsletter.errors import RenderError
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from newsletter.config import Config
     from newsletter.models import Issue
     from newsletter.render import Rendered
+    from newsletter.render.issueimages import IssueImages
     from newsletter.render.lint import MjmlProblem
     from newsletter.render.theme import Theme
 
@@ -72,8 +74,11 @@ def check_issue_file(report: CheckReport, issue: Issue) -> None:
     check_story_text(report, issue)
 
 
-def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckReport:
-    """Every rule on an issue that has been rendered already (``render_issue(strict=False)``)."""
+def check_rendered(
+    config: Config, issue: Issue, rendered: Rendered, images: IssueImages | None = None
+) -> CheckReport:
+    """Every rule on an issue that has been rendered already (``render_issue(strict=False)``),
+    and on its prepared images when there are any."""
     from newsletter.deliver import merge
     from newsletter.render import issue_context
     from newsletter.render.theme import build_theme
@@ -95,6 +100,8 @@ def check_rendered(config: Config, issue: Issue, rendered: Rendered) -> CheckRep
     check_text(report, merge.fill(rendered.text, values), expect.unsubscribe_url)
     check_theme(report, build_theme(config.brand))
     check_issue_file(report, issue)
+    if images is not None:
+        check_image_weight(report, images, config.images)
     return report
 
 
@@ -127,7 +134,7 @@ def check_issue(
         check_theme(report, build_theme(config.brand))
         check_issue_file(report, issue)
         return report
-    report = check_rendered(config, issue, done.email)
+    report = check_rendered(config, issue, done.email, done.images)
     if links:
         from newsletter.checks.links import check_links
 

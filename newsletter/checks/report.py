@@ -25,6 +25,8 @@ class Finding:
 class CheckReport:
     month: str
     html_bytes: int = 0
+    image_bytes: int = 0  # the prepared story images, together
+    image_budget: int = 0  # [images] budget_kb, in bytes (0: images not weighed)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -49,6 +51,7 @@ class CheckReport:
     def to_json(self) -> str:
         return json.dumps(
             {"month": self.month, "html_bytes": self.html_bytes,
+             "image_bytes": self.image_bytes, "image_budget": self.image_budget,
              "errors": len(self.errors), "warnings": len(self.warnings),
              "findings": [asdict(f) for f in self.findings]},
             indent=2, ensure_ascii=False,

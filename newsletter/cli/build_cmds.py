@@ -23,15 +23,28 @@ MonthOrAllArg = Annotated[
 
 
 def _build_month(proj: Project, month: str, keep_mjml: bool) -> None:
-    from newsletter.build import build_month
+    from rich.markup import escape
 
-    out = build_month(proj, month, keep_mjml=keep_mjml)
+    from newsletter.build import render_month, write_month
+
+    done = render_month(proj, month, web=True)
+    out = write_month(done, keep_mjml=keep_mjml)
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
+    images = done.images
+    pictures = ""
+    if images and images.prepared:
+        pictures = f", img/ ({len(images.prepared)} images, {images.total_bytes / 1024:.0f} KB)"
     console.print(
         f"Built [bold]{month}[/] into {out}: email.html ([{colour}]{size:.1f} KB[/]), "
-        "email.txt, index.html (web version)"
+        f"email.txt, index.html (web version){pictures}"
     )
+    for failed in images.failures if images else []:
+        console.print(
+            f"[yellow]Image not prepared[/] for “{escape(failed.title)}”: {escape(failed.reason)}"
+            f"\n  kept its original address: {escape(failed.url)}",
+            soft_wrap=True,
+        )
 
 
 def _build(project: Path, month: str, keep_mjml: bool) -> None:
@@ -125,7 +138,14 @@ def _print_report(report: object) -> None:
 
     assert isinstance(report, CheckReport)
     size = f"{report.html_bytes / 1024:.1f} KB" if report.html_bytes else "not rendered"
-    console.print(f"Checked [bold]{report.month}[/]: email.html {size}")
+    images = ""
+    if report.image_budget:
+        colour = "yellow" if report.image_bytes > report.image_budget else "green"
+        images = (
+            f", images [{colour}]{report.image_bytes / 1024:.0f} KB[/] of "
+            f"{report.image_budget / 1024:.0f} KB"
+        )
+    console.print(f"Checked [bold]{report.month}[/]: email.html {size}{images}")
     order = {Level.error: 0, Level.warning: 1, Level.info: 2}
     styles = {Level.error: "red", Level.warning: "yellow", Level.info: "dim"}
     if report.notes:
