@@ -3,8 +3,8 @@
 Chromium runs with a fresh profile and talks the DevTools protocol over a pipe (no port
 is opened). Every request the page makes goes through the protocol's Fetch domain:
 local files and loopback load, anything else is refused, so taking screenshots never
-touches the network. Remote images therefore show the way an email client with images
-blocked shows them: their alt text in the space the layout keeps for them.
+touches the network. The story images ``build`` prepared are loaded from this machine;
+other remote images are drawn as grey placeholders in the space the layout keeps for them.
 
 Each view is measured before it is photographed: the viewport grows to the height of the
 document, so the PNG holds the whole email and nothing below it.
@@ -115,8 +115,9 @@ def take_screenshots(
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="newsletter-preview-") as tmp:
         pages = Path(tmp)
-        (pages / "email.html").write_text(snapshot.html, encoding="utf-8")
-        (pages / "email-dark.html").write_text(snapshot.dark_html, encoding="utf-8")
+        for name, html in (("email.html", snapshot.html), ("email-dark.html", snapshot.dark_html)):
+            local = snapshot.with_local_images(html, lambda path: path.resolve().as_uri())
+            (pages / name).write_text(local, encoding="utf-8")
         shots = []
         with _Chromium(executable, pages / "profile", timeout) as browser:
             session = browser.open_page()

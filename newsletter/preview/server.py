@@ -6,8 +6,8 @@ reload itself. A build that fails keeps the last good preview on the page under 
 error message, and the server keeps running until the next save fixes it.
 
 Routes: ``/`` the preview page, ``/email.html`` and ``/email-dark.html`` the email,
-``/email.txt`` the plain-text part, ``/check.json`` the findings, ``/events`` the reload
-channel.
+``/img/NAME`` its prepared story images, ``/email.txt`` the plain-text part, ``/check.json``
+the findings, ``/events`` the reload channel.
 """
 
 from __future__ import annotations
@@ -278,18 +278,14 @@ class _PreviewHandler(BaseHTTPRequestHandler):
             self._events(build.version)
         elif snapshot is None and path in ("/email.html", "/email-dark.html", "/email.txt"):
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", (build.error or "").encode())
-        elif snapshot is not None and path == "/email.html":
+        elif snapshot is not None and path in ("/email.html", "/email-dark.html"):
+            html = snapshot.html if path == "/email.html" else snapshot.dark_html
+            html = snapshot.with_local_images(html, lambda file: f"/img/{file.name}")
             self._send(
-                HTTPStatus.OK,
-                "text/html",
-                inject_into_head(snapshot.html, _LINKS_IN_NEW_TAB).encode(),
+                HTTPStatus.OK, "text/html", inject_into_head(html, _LINKS_IN_NEW_TAB).encode()
             )
-        elif snapshot is not None and path == "/email-dark.html":
-            self._send(
-                HTTPStatus.OK,
-                "text/html",
-                inject_into_head(snapshot.dark_html, _LINKS_IN_NEW_TAB).encode(),
-            )
+        elif snapshot is not None and path.startswith("/img/"):
+            self._image(snapshot.image_file(path.removeprefix("/img/")))
         elif snapshot is not None and path == "/email.txt":
             self._send(HTTPStatus.OK, "text/plain", snapshot.text.encode())
         elif path == "/check.json":
@@ -297,6 +293,18 @@ class _PreviewHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, "application/json", body.encode())
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+
+    def _image(self, file: Path | None) -> None:
+        """A prepared story image, before it is published with the web version."""
+        try:
+            body = file.read_bytes() if file is not None else None
+        except OSError:
+            body = None
+        if file is None or body is None:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+            return
+        ctype = "image/png" if file.suffix == ".png" else "image/jpeg"
+        self._send(HTTPStatus.OK, ctype, body)
 
     def _host_allowed(self) -> bool:
         """Refuse other host names (DNS rebinding): only loopback may read the preview."""
@@ -306,7 +314,8 @@ class _PreviewHandler(BaseHTTPRequestHandler):
     def _send(self, status: HTTPStatus, ctype: str, body: bytes) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", f"{ctype}; charset=utf-8")
+            text = not ctype.startswith("image/")
+            self.send_header("Content-Type", f"{ctype}; charset=utf-8" if text else ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()

@@ -8,7 +8,8 @@ filled with the preview values), the same one ``newsletter build`` writes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -45,10 +46,22 @@ class Snapshot:
     text: str
     report: CheckReport
     taken_at: datetime
+    # The prepared story images: their address under web_url -> the file on this machine.
+    images: dict[str, Path] = field(default_factory=dict)
 
     @cached_property
     def dark_html(self) -> str:
         return dark_variant(self.html)
+
+    def with_local_images(self, html: str, address: Callable[[Path], str]) -> str:
+        """``html`` loading the prepared images from this machine (``address`` of each file):
+        a preview shows them before they are published, and Chromium reaches no other host."""
+        for url, path in self.images.items():
+            html = html.replace(url, address(path))
+        return html
+
+    def image_file(self, name: str) -> Path | None:
+        return next((p for p in self.images.values() if p.name == name), None)
 
     @cached_property
     def inbox_preview(self) -> str:
@@ -73,7 +86,7 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
     project = Project.at(root)  # a new Project re-reads newsletter.toml
     done = render_month(project, month, reload_templates=reload_templates)
     issue, config = done.issue, done.config
-    report = check_rendered(config, issue, done.email)  # the same render, checked once
+    report = check_rendered(config, issue, done.email, done.images)  # checked once
     return Snapshot(
         month=issue.month,
         sender=config.newsletter.sender,
@@ -83,6 +96,7 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
         text=done.preview_text,
         report=report,
         taken_at=datetime.now(),
+        images=done.images.files() if done.images else {},
     )
 
 
