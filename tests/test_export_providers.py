@@ -318,6 +318,7 @@ def make_project(root: Path) -> Project:
     text = without_tables((REPO / "newsletter.toml").read_text(), "providers")
     (root / "newsletter.toml").write_text(text)
     shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "sources", root / "sources")  # the story images' local copies
     with (root / "newsletter.toml").open("a") as fh:
         fh.write(
             '\n[providers]\nmailchimp_list_id = "a1b2c3d4e5"\nbrevo_list_ids = [2]\n'
