@@ -52,6 +52,7 @@ def collect(
     from newsletter.store import Store
 
     proj = open_project(project)
+    _stop_on_sigterm()
     total = len(source) if source else len(proj.config.sources)
     active: list[str] = []
     lock = threading.Lock()
@@ -96,6 +97,35 @@ def collect(
     _print_report(report)
     if report.failed:
         raise typer.Exit(EXIT_SOME_SOURCES_FAILED)
+
+
+STOP_GRACE = 2.0  # seconds a stopped collect waits for fetches under way before it exits
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (kill, systemd, a CI timeout) stops collect as Ctrl-C does: the source being
+    stored is rolled back, what was stored stays, and the parser processes end with it.
+    A fetch under way would hold the exit until its read timeout: after a short grace the
+    process ends without waiting for it."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    def exit_now(code: int) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    def stop(signum: int, frame: object) -> None:
+        sys.stderr.write("collect stopped (SIGTERM); the sources stored so far are kept\n")
+        timer = threading.Timer(STOP_GRACE, exit_now, (128 + signum,))
+        timer.daemon = True
+        timer.start()
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _print_report(report: CollectReport) -> None:

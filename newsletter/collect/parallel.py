@@ -14,9 +14,12 @@ what it imports.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 # Fewer web feeds than this are parsed in-process: the pool would cost more than it saves.
 MIN_FEEDS = 8
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 Failure = tuple[type[NewsletterError], str, str | None]
 
@@ -46,10 +50,36 @@ def pool_size(settings: CollectSettings, feeds: int) -> int:
     return workers if workers > 1 else 0
 
 
-def _ignore_interrupt() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the main process stops the run, and workers
     # that died mid-task would only turn the remaining sources into broken-pool errors.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """End this worker as soon as the collect that started it is gone, even by SIGKILL.
+
+    A worker's parent is the fork server, not collect, and when collect is killed the fork
+    server does not exit either (the workers hold its pipe open, and it theirs): so a thread
+    waits on collect itself (multiprocessing's sentinel for the parent, a pipe that closes
+    when collect dies) and ends the worker then. The kernel's parent-death signal ends it
+    with the fork server, should that be the one killed. With the workers gone, the fork
+    server and the resource tracker see their pipes close and exit too.
+    """
+    if sys.platform.startswith("linux"):
+        # (without prctl, the thread below still ends the worker with collect)
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the pipe closes
+        os._exit(1)  # nothing to clean up: the parent that wanted the result is gone
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def parse_and_build(fetched: Fetched, source: Source, limit: int) -> Built | Failure:
@@ -82,7 +112,7 @@ class FeedPool:
                 if "forkserver" in methods:
                     context.set_forkserver_preload([__name__])
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_ignore_interrupt
+                    self.workers, mp_context=context, initializer=_start_worker
                 )
             return self._executor
 
@@ -102,8 +132,8 @@ class FeedPool:
                 return result
         return build(parse_feed(fetched, source=source.name), source, limit)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
         with self._lock:
             if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor.shutdown(wait=wait, cancel_futures=True)
                 self._executor = None

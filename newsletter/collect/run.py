@@ -201,9 +201,15 @@ def collect(
                 report.sources.append(entry)
                 if on_source:
                     on_source(entry)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Stopped (Ctrl-C, SIGTERM) or failed: what is stored stays; fetches still under
+            # way end when the client closes, and the workers when this process exits.
+            pool.shutdown(wait=False, cancel_futures=True)
             if feed_pool is not None:
-                feed_pool.close()
+                feed_pool.close(wait=False)
+            raise
+        pool.shutdown(wait=True)
+        if feed_pool is not None:
+            feed_pool.close()
     report.seconds = time.monotonic() - started
     return report
