@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -96,6 +97,77 @@ class Kind(StrEnum):
     award = "award"
 
 
+# Kinds a reader acts on by a deadline: an award is a call for nominations or applications.
+CALL_KINDS = frozenset({Kind.call, Kind.award})
+
+
+class Dated:
+    """The one owner of "is this a dated call or event, and is it still open".
+
+    Shared by ``NewsItem`` (selection) and ``Story`` (validation, layout, templates): a
+    dated story goes to the calls or events list of the email, never to a card or the lead.
+    """
+
+    if TYPE_CHECKING:
+        kind: Kind
+        deadline: date | None
+        event_date: date | None
+
+    @property
+    def is_event(self) -> bool:
+        # The kind decides: news about an event that took place keeps its event date as a
+        # fact and stays news (a card), it is not listed as an event to go to.
+        return self.kind is Kind.event
+
+    @property
+    def is_call(self) -> bool:
+        """A call or award, or any other story with a deadline (and no event of its own)."""
+        return not self.is_event and (self.kind in CALL_KINDS or self.deadline is not None)
+
+    @property
+    def is_dated(self) -> bool:
+        return self.is_event or self.is_call
+
+    @property
+    def due(self) -> date | None:
+        """The date a reader acts by: a call's deadline, an event's day (else its deadline)."""
+        if self.is_event:
+            return self.event_date or self.deadline
+        return self.deadline if self.is_call else None
+
+    def lapsed(self, send_date: date) -> list[str]:
+        """The date fields (``deadline``, ``event_date``) already past on ``send_date``."""
+        past = []
+        if self.deadline is not None and self.deadline < send_date:
+            past.append("deadline")
+        if self.is_event and self.event_date is not None and self.event_date < send_date:
+            past.append("event_date")
+        return past
+
+    def expired_on(self, send_date: date) -> bool:
+        """Too late to act on by the day the issue goes out."""
+        return bool(self.lapsed(send_date))
+
+
+class DatedFields(Dated):
+    """The deadline rules over bare values (an issue file's story that does not validate)."""
+
+    def __init__(self, kind: Kind, deadline: date | None, event_date: date | None) -> None:
+        self.kind, self.deadline, self.event_date = kind, deadline, event_date
+
+
+DatedT = TypeVar("DatedT", bound=Dated)
+
+
+def lead_story(stories: Iterable[DatedT]) -> DatedT | None:
+    """The story an issue opens with: its first one that is not dated.
+
+    Dated stories go to the calls and events lists, so the draft (which puts the story it
+    picks first) and the layout plan (which opens with it) both ask this.
+    """
+    return next((story for story in stories if not story.is_dated), None)
+
+
 class Image(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,7 +184,7 @@ def item_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-class NewsItem(BaseModel):
+class NewsItem(Dated, BaseModel):
     """One story as collected from a source, normalised and safe to publish."""
 
     model_config = ConfigDict(extra="forbid")
@@ -162,7 +234,7 @@ class StoryOverrides(BaseModel):
     )
 
 
-class Story(BaseModel):
+class Story(Dated, BaseModel):
     """A story as it stands in an issue file: a snapshot of the item, edited by staff.
 
     Templates should see ``effective()`` stories (``Issue.resolved()`` does that for a whole
@@ -269,8 +341,8 @@ class Issue(BaseModel):
 
     @property
     def lead(self) -> Story | None:
-        stories = self.stories()
-        return stories[0] if stories else None
+        """The story the email opens with (``lead_story``)."""
+        return lead_story(self.stories())
 
     def resolved(self) -> Issue:
         """A copy ready to render: every story with its overrides applied."""

@@ -221,7 +221,7 @@ def items(
     for item in found:
         title = f"{item.kicker}: {item.title}" if item.kicker else item.title
         score = [f"{scores[item.id]:.2f}"] if scores else []
-        due = item.deadline or item.event_date
+        due = item.due
         sources = item.source + (f" +{len(item.sources) - 1}" if len(item.sources) > 1 else "")
         table.add_row(
             *score, item.published.date().isoformat(), escape(sources), item.kind.value,

@@ -7,19 +7,21 @@
 3. Ranking by score (``scoring.py``), then greedy picking under the story limit and the
    per-source and per-section caps. What does not fit becomes an alternate.
 4. Sections by rules on kind, source and keywords; calls and events in date order; the
-   lead (best score with a good image) first.
+   lead (best score with a good image, among the stories that can lead: ``lead_story``)
+   first, so that it is the story the email opens with.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from newsletter.config import Config, SectionRule
 from newsletter.editor.scoring import Score, Scorer, keyword_pattern, text_of
 from newsletter.editor.window import Window
-from newsletter.models import Kind, NewsItem
+from newsletter.models import NewsItem, lead_story
 from newsletter.store import Store
 
 
@@ -62,8 +64,8 @@ class Selection:
 
 
 def is_open_call(item: NewsItem) -> bool:
-    """Has a date a reader can still act on: a deadline, or the day of an event."""
-    return item.deadline is not None or (item.kind is Kind.event and item.event_date is not None)
+    """Has a date a reader can still act on (``NewsItem.due``): a deadline, or an event's day."""
+    return item.due is not None
 
 
 def candidates(store: Store, window: Window) -> list[NewsItem]:
@@ -81,9 +83,10 @@ def exclusion(item: NewsItem, window: Window, language: str, used: dict[str, str
         return f"already in the {used[item.id]} issue"
     if item.language != language:
         return f"in language {item.language!r}, the edition is {language!r}"
-    if item.deadline is not None and item.deadline < window.send_date:
+    lapsed = item.lapsed(window.send_date)
+    if "deadline" in lapsed:
         return f"deadline {item.deadline} is before the send date {window.send_date}"
-    if item.kind is Kind.event and item.event_date and item.event_date < window.send_date:
+    if "event_date" in lapsed:
         return f"the event on {item.event_date} is before the send date {window.send_date}"
     return None
 
@@ -138,7 +141,7 @@ class Sections:
         for title, items in groups.items():
             order = self.sort.get(title, "score")
             if order == "deadline":
-                items.sort(key=lambda i: (_due(i), rank[i.id]))
+                items.sort(key=lambda i: (i.due or date.max, rank[i.id]))
             elif order == "published":
                 items.sort(key=lambda i: i.published, reverse=True)
         position = {title: n for n, title in enumerate(self.order)}
@@ -150,11 +153,6 @@ class Sections:
             items.remove(lead)
             items.insert(0, lead)
         return ordered
-
-
-def _due(item: NewsItem) -> str:
-    due = item.deadline or item.event_date
-    return due.isoformat() if due else "9999-12-31"
 
 
 def good_lead_image(item: NewsItem, min_width: int) -> bool:
@@ -211,8 +209,9 @@ def select_stories(
             selection.alternates.append(item)
         selection.decisions.append(Decision(item, score, status, reason, title))
 
-    selection.lead = pick_lead(chosen, titles, sections, settings.lead_min_width)
-    selection.sections = sections.arrange(chosen, titles, selection.lead)
+    preferred = pick_lead(chosen, titles, sections, settings.lead_min_width)
+    selection.sections = sections.arrange(chosen, titles, preferred)
+    selection.lead = lead_story(selection.chosen())  # the story the email will open with
     for decision in selection.decisions:
         if decision.item is selection.lead:
             decision.reason = "lead story"
@@ -222,8 +221,9 @@ def select_stories(
 def pick_lead(
     chosen: list[NewsItem], titles: dict[str, str], sections: Sections, min_width: int
 ) -> NewsItem | None:
-    """The best story with a good image, preferring sections not kept in date order."""
-    with_image = [i for i in chosen if good_lead_image(i, min_width)]
+    """The best story with a good image that can lead (not a dated call or event),
+    preferring sections not kept in date order."""
+    with_image = [i for i in chosen if not i.is_dated and good_lead_image(i, min_width)]
     dated = {t for t, order in sections.sort.items() if order == "deadline"}
     for item in with_image:
         if titles[item.id] not in dated:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 
-from newsletter.models import Issue, Kind, Story
+from newsletter.models import Issue, Story
 
 
 @dataclass
@@ -31,35 +31,27 @@ class Layout:
         return not (self.lead or self.sections or self.calls or self.events)
 
 
-def is_event(story: Story) -> bool:
-    return story.kind is Kind.event or (
-        story.event_date is not None and story.kind not in (Kind.call, Kind.award)
-    )
-
-
-def is_call(story: Story) -> bool:
-    return not is_event(story) and (
-        story.kind in (Kind.call, Kind.award) or story.deadline is not None
-    )
+def _soonest_first(story: Story) -> tuple[bool, date]:
+    # Undated ones (an open call) at the end, in the editor's order.
+    return story.due is None, story.due or date.min
 
 
 def plan_layout(issue: Issue) -> Layout:
-    """Lead = the first news story; calls and events leave their sections for dated lists."""
-    layout = Layout()
+    """The issue's lead opens the email; calls and events leave their sections for the dated
+    lists (``Story.is_call``, ``Story.is_event``); the other stories are cards."""
+    layout = Layout(lead=issue.lead)
     call_sections: set[str] = set()
     event_sections: set[str] = set()
     for section in issue.sections:
         cards = []
         for story in section.stories:
-            if is_event(story):
+            if story.is_event:
                 layout.events.append(story)
                 event_sections.add(section.title)
-            elif is_call(story):
+            elif story.is_call:
                 layout.calls.append(story)
                 call_sections.add(section.title)
-            elif layout.lead is None:
-                layout.lead = story
-            else:
+            elif story is not layout.lead:
                 cards.append(story)
         if cards:
             layout.sections.append(LayoutSection(section.title, cards))
@@ -68,7 +60,6 @@ def plan_layout(issue: Issue) -> Layout:
         layout.calls_title = call_sections.pop()
     if len(event_sections) == 1 and not event_sections & (titles | call_sections):
         layout.events_title = event_sections.pop()
-    # Soonest first; undated ones (an open call) at the end, in the editor's order.
-    layout.calls.sort(key=lambda s: (s.deadline is None, s.deadline or datetime.min.date()))
-    layout.events.sort(key=lambda s: (s.event_date is None, s.event_date or datetime.min.date()))
+    layout.calls.sort(key=_soonest_first)
+    layout.events.sort(key=_soonest_first)
     return layout
