@@ -167,3 +167,22 @@ def test_an_http_image_is_reported_once() -> None:
 def test_check_html_reports_http_images() -> None:
     found = findings('<img src="http://x.example/a.jpg" alt="A" width="10">', "image-http")
     assert found and "https://" in found[0][1]
+
+
+def test_notes_are_folded_away_in_the_pull_request_summary() -> None:
+    from datetime import datetime
+
+    from newsletter.preview.snapshot import Snapshot
+    from newsletter.preview.summary import summary_markdown
+
+    report = CheckReport("2020-10")
+    report.add(Level.warning, "link-purpose", "two links read “More”")
+    report.add(Level.info, "client-support", "border-radius: not supported in Outlook")
+    snapshot = Snapshot(
+        month="2020-10", sender="Test", subject="S", preheader="", html="<p>x</p>", text="",
+        report=report, taken_at=datetime.now(),
+    )  # fmt: skip
+    summary = summary_markdown(snapshot, [])
+    folded = summary[summary.index("<details>") :]
+    assert "<summary>1 note(s)</summary>" in folded and "border-radius" in folded
+    assert "two links read" in summary[: summary.index("<details>")]

@@ -18,8 +18,8 @@ from newsletter.imagesettings import ImageSettings
 from newsletter.issuefile import load_issue
 from newsletter.models import Story
 from newsletter.project import Project
-from newsletter.render.imagefetch import ImageProblem, ImageSource
-from newsletter.render.images import EXIF_COPYRIGHT, Slot, layout_slots, prepare_image
+from newsletter.render.imagefetch import ImageSource
+from newsletter.render.images import EXIF_COPYRIGHT, ImageProblem, Slot, layout_slots, prepare_image
 from tests.clirun import cli
 from tests.conftest import LocalServer, Response, write_project
 
@@ -429,3 +429,16 @@ def test_screenshots_of_the_sample_show_its_pictures(sample_project: Path, tmp_p
     # The lead picture's pale sun, where a placeholder would be flat grey (#d5d9de).
     colours = {desktop.getpixel((x, y)) for x in range(40, 560, 40) for y in range(560, 820, 40)}
     assert (0xD5, 0xD9, 0xDE) not in colours and len(colours) > 10
+
+
+def test_a_served_decompression_bomb_fails_that_image_only(
+    project: Project, images: LocalServer
+) -> None:
+    bomb = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(bomb, "PNG")
+    images.routes["/wide.jpg"] = served(bomb.getvalue(), "image/png")
+    done = render_month(project, "2024-05")
+    assert done.images is not None
+    failed = {f.story_id: f.reason for f in done.images.failures}
+    assert "megapixels" in failed["lead1"] and "card1" in done.images.prepared
+    assert f"{images.url}/wide.jpg" in done.email.html

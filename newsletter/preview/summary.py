@@ -1,8 +1,9 @@
 """summary.md: what a pull request's reviewers read beside the screenshots.
 
-The inbox line (sender, subject, preview text), the check results as a table, the HTML
-size and notes on what the screenshots can and cannot show. Issue text is escaped so a
-subject can never turn into Markdown, HTML or an @-mention in a pull-request comment.
+The inbox line (sender, subject, preview text), the check results as a table (notes on
+client support folded away), the HTML size and what the screenshots can and cannot show.
+Issue text is escaped so a subject can never turn into Markdown, HTML or an @-mention in a
+pull-request comment.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from newsletter.checks import GMAIL_CLIP_BYTES, HTML_BUDGET_BYTES
+from newsletter.checks import GMAIL_CLIP_BYTES, HTML_BUDGET_BYTES, Finding
 from newsletter.preview.screenshots import Screenshot
 from newsletter.preview.snapshot import INBOX_PREVIEW_CHARS, Snapshot
 
 SUMMARY_FILE = "summary.md"
 CHECK_FILE = "check.json"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-ICONS = {"error": "❌", "warning": "⚠️"}
+ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 
 
 def md(text: str) -> str:
@@ -49,19 +50,26 @@ def summary_markdown(snapshot: Snapshot, shots: list[Screenshot]) -> str:
         f"(Gmail clips at {GMAIL_CLIP_BYTES // 1024} KB; budget {HTML_BUDGET_BYTES // 1024} KB).",
         "",
     ]
-    if report.findings:
-        lines += ["| | Rule | Finding | Where |", "|---|---|---|---|"]
-        lines += [
-            f"| {ICONS.get(str(f.level), '')} {md(str(f.level))} | {md(f.rule)} | "
-            f"{md(f.message)} | {md(f.where)} |"
-            for f in report.findings
-        ]
-        lines.append("")
+    problems = report.errors + report.warnings
+    if problems:
+        lines += _table(problems)
+    if report.notes:  # client support: worth reading, folded away in a pull request
+        lines += [f"<details><summary>{len(report.notes)} note(s)</summary>", ""]
+        lines += [*_table(report.notes), "</details>", ""]
     if shots:
         listed = ", ".join(f"`{s.path.name}` ({s.view.label}, {s.height} px tall)" for s in shots)
         lines += [f"**Screenshots:** {listed}.", ""]
         lines += _notes(snapshot, shots)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(findings: list[Finding]) -> list[str]:
+    rows = [
+        f"| {ICONS.get(str(f.level), '')} {md(str(f.level))} | {md(f.rule)} | "
+        f"{md(f.message)} | {md(f.where)} |"
+        for f in findings
+    ]
+    return ["| | Rule | Finding | Where |", "|---|---|---|---|", *rows, ""]
 
 
 def _notes(snapshot: Snapshot, shots: list[Screenshot]) -> list[str]:

@@ -22,16 +22,13 @@ import httpx
 
 from newsletter import __version__
 from newsletter.imagesettings import ImageSettings
+from newsletter.render.images import ImageProblem
 
 USER_AGENT = f"newsletter-images/{__version__} (+https://pypi.org/project/newsletter/)"
 # What build turns into JPEG or PNG; SVG is refused (email clients rarely show it).
 IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp",
                          "image/gif"})  # fmt: skip
 CHUNK = 64 * 1024
-
-
-class ImageProblem(Exception):
-    """Why one image could not be used: shown to the editor, the build goes on."""
 
 
 def cache_key(url: str) -> str:

@@ -12,13 +12,12 @@ goes into the file's copyright field.
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
-
-from newsletter.render.imagefetch import ImageProblem
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -33,6 +32,10 @@ FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
 EXIF_COPYRIGHT = 0x8298
 # On phones a card's image fills the column: up to the 480 px breakpoint less the padding.
 PHONE_COLUMN = 480 - 48
+
+
+class ImageProblem(Exception):
+    """Why one image could not be used: shown to the editor, the build goes on."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,16 @@ def _open(source: bytes, max_pixels: int) -> Image.Image:
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)  # an animated GIF or WebP: its first frame
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageProblem("not an image Pillow can read, or a decompression bomb") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard, which fires before ours for very large pictures.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "the picture"
+        raise ImageProblem(
+            f"{size} is over the limit of {max_pixels / 1e6:g} megapixels "
+            "([images] max_megapixels): a decompression bomb, or far larger than an email needs"
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageProblem("not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise ImageProblem(f"the image data is damaged: {exc}") from None
     return image

@@ -22,8 +22,8 @@ from pathlib import Path
 from newsletter.models import Issue, Story
 from newsletter.project import Project
 from newsletter.render.context import image_slots
-from newsletter.render.imagefetch import ImageProblem, ImageSource
-from newsletter.render.images import PIPELINE_VERSION, Slot, prepare_image
+from newsletter.render.imagefetch import ImageSource
+from newsletter.render.images import PIPELINE_VERSION, ImageProblem, Slot, prepare_image
 from newsletter.render.layout import plan_layout
 from newsletter.render.theme import build_theme
 
