@@ -171,8 +171,11 @@ def test_a_busy_port_is_a_clear_error(server: PreviewServer) -> None:
         PreviewServer(server.project.root, MONTH, port=server.port)
 
 
-def test_the_command_serves_until_interrupted(sample_project: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+@pytest.mark.parametrize("moment", ["while it starts", "while it serves"])
+def test_the_command_serves_until_interrupted(sample_project: Path, moment: str) -> None:
+    """Ctrl+C stops the preview cleanly whenever it comes, even before the wait for it."""
+    # If it ever hangs, SIGABRT makes faulthandler print every thread's stack.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", "COLUMNS": "200"}
     process = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "preview", MONTH, "--port", "0"],
         cwd=sample_project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -181,14 +184,22 @@ def test_the_command_serves_until_interrupted(sample_project: Path) -> None:
         assert process.stdout is not None
         url = None
         for line in process.stdout:
+            if moment == "while it starts" and f"built {MONTH}" in line:
+                break  # the first build is done; the server is not serving yet
             found = re.search(r"http://127\.0\.0\.1:\d+/", line)
             if found:
                 url = found.group(0)
                 break
-        assert url, process.stderr.read() if process.stderr else ""
-        assert httpx.get(url).status_code == 200
+        if moment == "while it serves":
+            assert url, process.stderr.read() if process.stderr else ""
+            assert httpx.get(url).status_code == 200
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        try:
+            out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            out, err = process.communicate(timeout=30)
+            pytest.fail(f"no exit within 30 s of Ctrl+C; its threads:\n{err}")
         assert process.returncode == 0, err
         assert "Stopped." in out and "Traceback" not in err
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +73,7 @@ def _screenshots(root: Path, month: str, out: Path) -> None:
 def _serve(root: Path, month: str, port: int, open_browser: bool) -> None:
     from rich.markup import escape
 
-    from newsletter.preview.server import Build, PreviewServer
+    from newsletter.preview.server import Build, PreviewServer, until_interrupted
 
     def report(build: Build) -> None:
         when = build.built_at.strftime("%H:%M:%S")
@@ -81,8 +82,10 @@ def _serve(root: Path, month: str, port: int, open_browser: bool) -> None:
         else:
             console.print(f"{when} built {month}")
 
-    server = PreviewServer(root, month, port=port, on_rebuild=report)
-    with server:
+    with (
+        until_interrupted() as wait,
+        PreviewServer(root, month, port=port, on_rebuild=report) as server,
+    ):
         console.print(
             f"Previewing [bold]{month}[/] at [link={server.url}]{server.url}[/link]\n"
             "Saving the issue file, newsletter.toml or a template reloads the page. "
@@ -92,7 +95,6 @@ def _serve(root: Path, month: str, port: int, open_browser: bool) -> None:
             import webbrowser
 
             webbrowser.open(server.url)
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            console.print("Stopped.")
+        with suppress(KeyboardInterrupt):  # where Ctrl+C cannot be held back for wait()
+            wait()
+    console.print("Stopped.")
