@@ -73,7 +73,8 @@ def _screenshots(root: Path, month: str, out: Path) -> None:
 def _serve(root: Path, month: str, port: int, open_browser: bool) -> None:
     from rich.markup import escape
 
-    from newsletter.preview.server import Build, PreviewServer, until_interrupted
+    from newsletter.preview.interrupt import until_interrupted
+    from newsletter.preview.server import Build, PreviewServer
 
     def report(build: Build) -> None:
         when = build.built_at.strftime("%H:%M:%S")
