@@ -27,12 +27,6 @@ class ConfigError(NewsletterError):
     exit_code = 2
 
 
-class UsageError(NewsletterError):
-    """A command's options do not fit together (a required one is missing...)."""
-
-    exit_code = 2
-
-
 class ProjectError(NewsletterError):
     """The project folder is not usable (missing files, unknown month...)."""
 

@@ -11,6 +11,8 @@ import typer
 from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
 
 if TYPE_CHECKING:
+    from newsletter.build import MonthRender
+    from newsletter.collect import CollectReport
     from newsletter.project import Project
 
 BUDGET_KB = 90
@@ -23,12 +25,16 @@ MonthOrAllArg = Annotated[
 
 
 def _build_month(proj: Project, month: str, keep_mjml: bool) -> None:
-    from rich.markup import escape
-
     from newsletter.build import render_month, write_month
 
     done = render_month(proj, month, web=True)
-    out = write_month(done, keep_mjml=keep_mjml)
+    _print_built(done, write_month(done, keep_mjml=keep_mjml))
+
+
+def _print_built(done: MonthRender, out: Path) -> None:
+    from rich.markup import escape
+
+    month = done.issue.month
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
     images = done.images
@@ -178,18 +184,32 @@ def run(
 
     Example: newsletter run 2020-10
     """
-    from newsletter.cli.collect_cmds import collect
-    from newsletter.editor import write_draft
+    from newsletter.cli.app import state
+    from newsletter.cli.collect_cmds import CollectProgress, print_collect_report, stop_on_sigterm
+    from newsletter.pipeline import run_month
 
     proj = open_project(project)
-    try:
-        collect(project=project, source=None)
-    except typer.Exit as exc:
-        if exc.exit_code:
-            console.print("[yellow]Some sources failed; continuing with what was collected.[/]")
-    if proj.issue_path(month).exists():
-        console.print(f"Keeping the existing issue file {proj.issue_path(month)}.")
+    stop_on_sigterm()
+    with CollectProgress(len(proj.config.sources)) as progress:
+
+        def collected(report: CollectReport) -> None:
+            progress.stop()
+            print_collect_report(report)
+            if report.failed:
+                console.print("[yellow]Some sources failed; continuing with what was collected.[/]")
+
+        result = run_month(
+            proj,
+            month,
+            on_start=progress.started,
+            on_loaded=progress.loaded,
+            on_collected=collected,
+            raise_unexpected=bool(state["debug"]),
+        )
+    if result.drafted:
+        console.print(f"Drafted {result.issue_path} with {result.stories} stories.")
     else:
-        path, issue = write_draft(proj, month)
-        console.print(f"Drafted {path} with {len(issue.stories())} stories.")
-    _build(project, month, keep_mjml=False)
+        console.print(f"Keeping the existing issue file {result.issue_path}.")
+    _print_built(result.built, result.out)
+    index, feed = result.archive
+    console.print(f"Archive: {index} and {feed}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -43,58 +44,24 @@ def collect(
 
     Example: newsletter collect --source "Oslo Cancer Cluster"
     """
-    import threading
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from newsletter.cli.app import state
     from newsletter.collect import collect as run_collect
     from newsletter.store import Store
 
     proj = open_project(project)
-    _stop_on_sigterm()
+    stop_on_sigterm()
     total = len(source) if source else len(proj.config.sources)
-    active: list[str] = []
-    lock = threading.Lock()
-    with (
-        Store(proj.store_path) as store,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("Collecting", total=total)
-
-        def describe() -> None:
-            names = ", ".join(active)
-            label = f"Fetching {names[:50]}…" if len(names) > 50 else f"Fetching {names}"
-            progress.update(task, description=label if active else "Storing")
-
-        def started(name: str) -> None:
-            with lock:
-                active.append(name)
-                describe()
-
-        def loaded(name: str, ok: bool) -> None:
-            with lock:
-                active.remove(name)
-                progress.advance(task)
-                describe()
-
+    with Store(proj.store_path) as store, CollectProgress(total) as progress:
         report = run_collect(
             proj,
             store,
             only=source,
             refresh=refresh,
-            on_start=started,
-            on_loaded=loaded,
+            on_start=progress.started,
+            on_loaded=progress.loaded,
             raise_unexpected=bool(state["debug"]),
         )
-    _print_report(report)
+    print_collect_report(report)
     if report.failed:
         raise typer.Exit(EXIT_SOME_SOURCES_FAILED)
 
@@ -102,7 +69,7 @@ def collect(
 STOP_GRACE = 2.0  # seconds a stopped collect waits for fetches under way before it exits
 
 
-def _stop_on_sigterm() -> None:
+def stop_on_sigterm() -> None:
     """SIGTERM (kill, systemd, a CI timeout) stops collect as Ctrl-C does: the source being
     stored is rolled back, what was stored stays, and the parser processes end with it.
     A fetch under way would hold the exit until its read timeout: after a short grace the
@@ -128,7 +95,63 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, stop)
 
 
-def _print_report(report: CollectReport) -> None:
+class CollectProgress:
+    """A transient progress bar over the sources: which are being fetched, how many are done."""
+
+    def __init__(self, total: int) -> None:
+        import threading
+
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("Collecting", total=total)
+        self.active: list[str] = []
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    def __enter__(self) -> CollectProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if not self.stopped:  # a second stop would print an empty line
+            self.stopped = True
+            self.progress.stop()
+
+    def _describe(self) -> None:
+        names = ", ".join(self.active)
+        label = f"Fetching {names[:50]}…" if len(names) > 50 else f"Fetching {names}"
+        self.progress.update(self.task, description=label if self.active else "Storing")
+
+    def started(self, name: str) -> None:
+        with self.lock:
+            self.active.append(name)
+            self._describe()
+
+    def loaded(self, name: str, ok: bool) -> None:
+        with self.lock:
+            self.active.remove(name)
+            self.progress.advance(self.task)
+            self._describe()
+
+
+def print_collect_report(report: CollectReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -195,20 +218,18 @@ def items(
     proj = open_project(project)
     start, end = month_window(month) if month else (None, None)
     with Store(proj.store_path) as store:
+        if format is ItemFormat.json:
+            stored = store.iter_stored(start=start, end=end, source=source, search=search)
+            _print_json(
+                {
+                    **s.item.model_dump(mode="json"),
+                    "first_seen": s.first_seen.isoformat(),
+                    "last_seen": s.last_seen.isoformat(),
+                }
+                for s in stored
+            )
+            return
         found = store.items(start=start, end=end, source=source, search=search)
-        seen = {item.id: store.seen(item.id) for item in found}
-    if format is ItemFormat.json:
-        import json
-
-        records = []
-        for item in found:
-            record = item.model_dump(mode="json")
-            first_last = seen.get(item.id)
-            if first_last:
-                record["first_seen"], record["last_seen"] = (t.isoformat() for t in first_last)
-            records.append(record)
-        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
-        return
     from rich.markup import escape
     from rich.table import Table
 
@@ -228,3 +249,16 @@ def items(
             due.isoformat() if due else "", escape(title),
         )  # fmt: skip
     console.print(table)
+
+
+def _print_json(records: Iterable[dict[str, object]]) -> None:
+    """A JSON array, written a record at a time (what ``json.dumps(list, indent=2)`` gives)."""
+    import json
+    import textwrap
+
+    opened = False
+    for record in records:
+        text = json.dumps(record, indent=2, ensure_ascii=False)
+        typer.echo(("," if opened else "[") + "\n" + textwrap.indent(text, "  "), nl=False)
+        opened = True
+    typer.echo("\n]" if opened else "[]")

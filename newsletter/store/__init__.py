@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from newsletter.store.stories import HttpValidators, Store
+    from newsletter.store.stories import HttpValidators, Store, StoredItem
 
-__all__ = ["HttpValidators", "Store"]
+__all__ = ["HttpValidators", "Store", "StoredItem"]
 
 
 def __getattr__(name: str) -> Any:

@@ -163,6 +163,41 @@ class _Rows:
         self.pending.clear()
 
 
+@dataclass(frozen=True)
+class StoredItem:
+    """A stored story and when it was first and last collected (UTC)."""
+
+    item: NewsItem
+    first_seen: datetime
+    last_seen: datetime
+
+
+def _select(
+    columns: str,
+    start: datetime | None,
+    end: datetime | None,
+    source: str | None,
+    search: str | None,
+) -> tuple[str, list[str]]:
+    """The query for stored items, newest first, within [start, end), by source or text."""
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("published >= ?")
+        params.append(_utc_iso(start))
+    if end is not None:
+        clauses.append("published < ?")
+        params.append(_utc_iso(end))
+    if source is not None:
+        clauses.append("id IN (SELECT item_id FROM item_sources WHERE source = ?)")
+        params.append(source)
+    if search:
+        clauses.append("data LIKE ? ESCAPE '\\'")
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"SELECT {columns} FROM items {where} ORDER BY published DESC, id", params
+
+
 class Store(Database):
     def __init__(self, path: Path) -> None:
         self._index: DedupeIndex | None = None
@@ -323,30 +358,36 @@ class Store(Database):
         search: str | None = None,
     ) -> Iterator[NewsItem]:
         """Like ``items``; ``source`` matches any source that carried the story."""
-        clauses, params = [], []
-        if start is not None:
-            clauses.append("published >= ?")
-            params.append(_utc_iso(start))
-        if end is not None:
-            clauses.append("published < ?")
-            params.append(_utc_iso(end))
-        if source is not None:
-            clauses.append("id IN (SELECT item_id FROM item_sources WHERE source = ?)")
-            params.append(source)
-        if search:
-            clauses.append("data LIKE ? ESCAPE '\\'")
-            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT id, data FROM items {where} ORDER BY published DESC, id"
+        sql, params = _select("id, data", start, end, source, search)
         for item_id, data in self.db.execute(sql, params).fetchall():
-            try:
-                yield NewsItem.model_validate_json(data, context=STORED)
-            except ValidationError as exc:
-                raise StoreError(
-                    f"{self.path}: stored item {item_id} no longer validates: {exc}",
-                    hint="collect again to refresh it",
-                ) from exc
+            yield self._item(item_id, data)
+
+    def iter_stored(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        source: str | None = None,
+        search: str | None = None,
+    ) -> Iterator[StoredItem]:
+        """Like ``iter_items``, with when each story was first and last collected: one query,
+        read as it is consumed."""
+        sql, params = _select("id, data, first_seen, last_seen", start, end, source, search)
+        for item_id, data, first_seen, last_seen in self.db.execute(sql, params):
+            yield StoredItem(
+                self._item(item_id, data),
+                datetime.fromisoformat(first_seen),
+                datetime.fromisoformat(last_seen),
+            )
+
+    def _item(self, item_id: str, data: str) -> NewsItem:
+        try:
+            return NewsItem.model_validate_json(data, context=STORED)
+        except ValidationError as exc:
+            raise StoreError(
+                f"{self.path}: stored item {item_id} no longer validates: {exc}",
+                hint="collect again to refresh it",
+            ) from exc
 
     def get(self, item_id: str) -> NewsItem | None:
         row = self.db.execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()

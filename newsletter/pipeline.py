@@ -1,0 +1,78 @@
+"""The whole pipeline for one month: collect, draft (only when there is no issue file), build.
+
+``run_month`` is what ``newsletter run`` does, as a library call: a source that fails is
+reported in the collect report and the run goes on with what was collected; an existing
+issue file is kept as the editors left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.build import MonthRender
+from newsletter.collect import CollectReport
+from newsletter.project import Project
+
+
+@dataclass
+class MonthRun:
+    collected: CollectReport
+    issue_path: Path
+    drafted: bool
+    """A new issue file was drafted; otherwise the existing one was kept."""
+    stories: int
+    """Stories in the issue file."""
+    built: MonthRender
+    out: Path
+    """build/YYYY-MM/"""
+    archive: list[Path]
+    """build/index.html and build/feed.xml"""
+
+
+def run_month(
+    project: Project,
+    month: str,
+    *,
+    on_start: Callable[[str], None] | None = None,
+    on_loaded: Callable[[str, bool], None] | None = None,
+    on_collected: Callable[[CollectReport], None] | None = None,
+    raise_unexpected: bool = False,
+) -> MonthRun:
+    """Collect every source, draft ``month`` if it has no issue file yet, and build it.
+
+    ``on_start`` and ``on_loaded`` report collect's progress (see ``collect.collect``);
+    ``on_collected`` gets the collect report as soon as the sources are stored.
+    """
+    from newsletter.archive import build_archive
+    from newsletter.build import render_month, write_month
+    from newsletter.collect import collect
+    from newsletter.editor import write_draft
+    from newsletter.store import Store
+
+    with Store(project.store_path) as store:
+        collected = collect(
+            project,
+            store,
+            on_start=on_start,
+            on_loaded=on_loaded,
+            raise_unexpected=raise_unexpected,
+        )
+    if on_collected:
+        on_collected(collected)
+    path = project.issue_path(month)
+    drafted = not path.exists()
+    if drafted:
+        path, _ = write_draft(project, month)
+    built = render_month(project, month, web=True)
+    out = write_month(built)
+    return MonthRun(
+        collected=collected,
+        issue_path=path,
+        drafted=drafted,
+        stories=len(built.issue.stories()),
+        built=built,
+        out=out,
+        archive=build_archive(project),
+    )
