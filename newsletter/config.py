@@ -347,6 +347,38 @@ class ProviderSettings(Strict):
     ses_configuration_set: SingleLine | None = None
 
 
+class BounceSettings(Strict):
+    """[bounces]: when bounces stop mail to an address (hard bounces and complaints: at once)."""
+
+    soft_limit: int = Field(default=3, ge=1, le=100, description="Soft bounces that suppress.")
+    soft_window_days: int = Field(default=30, ge=1, le=365)
+    mailbox: SingleLine | None = Field(
+        default=None,
+        description="Where bounce mail arrives: imaps://user@host/INBOX, a Maildir folder or "
+        "an mbox file (the IMAP password from NEWSLETTER_BOUNCE_PASSWORD).",
+    )
+
+
+class WebhookSettings(Strict):
+    """[webhooks]: provider event intake on `newsletter serve` (secrets come from the
+    environment: NEWSLETTER_MAILGUN_WEBHOOK_KEY, NEWSLETTER_POSTMARK_WEBHOOK_AUTH,
+    NEWSLETTER_BREVO_WEBHOOK_AUTH)."""
+
+    sns_topic_arns: list[SingleLine] = Field(
+        default_factory=list, description="The SNS topics whose SES events are taken."
+    )
+    sns_cert_hosts: list[SingleLine] = Field(
+        default_factory=lambda: [r"sns\.[a-z0-9-]+\.amazonaws\.com"],
+        description="Hosts (regular expressions) the SNS signing certificate may come from.",
+    )
+    sendgrid_public_key: SingleLine | None = Field(
+        default=None, description="The Event Webhook's verification key (base64 DER)."
+    )
+    max_age_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="Older signed events are refused as replays."
+    )
+
+
 class ServeSettings(Strict):
     """[serve]: the subscriber web service (`newsletter serve`)."""
 
@@ -369,6 +401,11 @@ class ServeSettings(Strict):
     )
     topics: dict[SingleLine, SingleLine] = Field(
         default_factory=dict, description="Topic id -> label, offered on the sign-up form."
+    )
+    clicks: bool = Field(
+        default=True,
+        description="Count clicks per story link through the service's /r/ redirect "
+        "(anonymous: nothing about who clicked is stored). Only with public_url.",
     )
     signups_per_ip: int = Field(
         default=10, ge=1, description="Sign-up requests per client address per 10 minutes."
@@ -428,6 +465,8 @@ class Config(Strict):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    bounces: BounceSettings = Field(default_factory=BounceSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")
     def _has_unsubscribe(self) -> Config:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -22,14 +23,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from newsletter.config import Config
+from newsletter.deliver.feedback import Feedback
 from newsletter.deliver.merge import load_secret, unsubscribe_token
 from newsletter.project import Project
 from newsletter.render import project_environment, render_template
 from newsletter.render.theme import build_theme
 from newsletter.serve.forms import SignupForm, clean_name, read_signup
+from newsletter.serve.intake import click, webhook
 from newsletter.serve.labels import page_labels
 from newsletter.serve.mailer import Deliver, confirmation_message, smtp_deliver
 from newsletter.serve.security import CSRF_COOKIE, RateLimiter, SecurityHeaders, new_nonce
+from newsletter.serve.webhooks import Context
+from newsletter.store.events import EventLog
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 from newsletter.tokens import Purpose, TokenProblem, Tokens
 
@@ -48,15 +54,26 @@ class Service:
 
     project: Project
     subscribers: Subscribers
+    events: EventLog
     tokens: Tokens
     deliver: Deliver
+    suppress: Callable[[str, str], None]
+    lift: Callable[[str], None]
     clock: Callable[[], datetime] = now_utc
-    suppress: Callable[[str, str], None] | None = None
-    lift: Callable[[str], None] | None = None
     signup_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, SIGNUP_WINDOW))
 
+    @cached_property
+    def feedback(self) -> Feedback:
+        return Feedback(self.events, self.subscribers, self.suppress, self.config.bounces)
+
+    @cached_property
+    def webhooks(self) -> Context:
+        from newsletter.serve.intake import webhook_context
+
+        return webhook_context(self)
+
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         return self.project.config
 
     @property
@@ -345,8 +362,7 @@ async def confirm(request: Request) -> Response:
     )
     if done is None:
         return message_page(service, request, "link_used_title", "link_used_body", status=410)
-    if service.lift is not None:
-        service.lift(done.email)  # a new, proven consent lifts an earlier unsubscribe
+    service.lift(done.email)  # a new, proven consent lifts an earlier unsubscribe
     return render_page(
         service,
         request,
@@ -373,8 +389,7 @@ def do_unsubscribe(service: Service, email: str, method: Method, ip: str) -> Non
         email, Status.unsubscribed, consent=Consent(method, None, ip), now=now
     )
     # Also for addresses that came from an audience file: every later send leaves them out.
-    if service.suppress is not None:
-        service.suppress(email, "unsubscribed")
+    service.suppress(email, "unsubscribed")
 
 
 async def unsubscribe_page(request: Request) -> Response:
@@ -537,6 +552,8 @@ def create_app(service: Service) -> Starlette:
         Route("/preferences", preferences, methods=["POST"]),
         Route("/assets/serve.css", stylesheet, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/webhooks/{provider}", webhook, methods=["POST"]),
+        Route("/r/{link}", click, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})
     app.state.service = service
@@ -560,9 +577,11 @@ def build_service(project: Project, *, deliver: Deliver | None = None) -> Servic
                 suppressions.remove([email])
 
     config = project.config
+    subscribers = open_subscribers(project.store_path)
     return Service(
         project=project,
-        subscribers=open_subscribers(project.store_path),
+        subscribers=subscribers,
+        events=EventLog(subscribers.engine),
         tokens=Tokens(secret),
         deliver=deliver or smtp_deliver(config),
         suppress=suppress,

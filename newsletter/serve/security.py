@@ -27,6 +27,11 @@ HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 MAX_BODY = 16 * 1024  # a sign-up form is a few hundred bytes
+MAX_WEBHOOK_BODY = 5 * 1024 * 1024  # a provider's batch of events
+
+
+def body_limit(path: str) -> int:
+    return MAX_WEBHOOK_BODY if path.startswith("/webhooks/") else MAX_BODY
 
 
 class SecurityHeaders:
@@ -39,8 +44,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = body_limit(scope.get("path", ""))
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await _plain(send, 413, b"Request too large")
             return
         secure = scope.get("scheme") == "https"
@@ -57,11 +63,11 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, _limited(receive), with_headers)
+        await self.app(scope, _limited(receive, limit), with_headers)
 
 
-def _limited(receive: Receive) -> Receive:
-    """Stops reading a body that grows past MAX_BODY without announcing its length."""
+def _limited(receive: Receive, limit: int) -> Receive:
+    """Stops reading a body that grows past ``limit`` without announcing its length."""
     seen = 0
 
     async def wrapped() -> Message:
@@ -69,7 +75,7 @@ def _limited(receive: Receive) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
+            if seen > limit:
                 raise ValueError("request body too large")
         return message
 
