@@ -26,6 +26,7 @@ from newsletter.deliver.send.smtp import SmtpTransport, resolve
 from newsletter.errors import ConfigError, SendError
 from newsletter.project import Project
 from newsletter.store.sendlog import SendLog, Status
+from newsletter.store.suppression import SuppressionList
 from tests.conftest import REPO
 
 SECRET = "smtp-test-secret-0123456789"
@@ -265,7 +266,16 @@ def test_a_5xx_is_a_permanent_failure_recorded_once(
         "r4@example.org": "554 5.7.1 rejected as spam",
     }
     assert "r3@example.org" not in smtp_server.handler.count()
-    # Not retried by default; --retry-failed tries again.
+    # A 5xx is a hard bounce: both are now suppressed, so no later send tries them.
+    plan, _ = send(project, path)
+    assert plan.recipients == []
+    assert {r.value for r in plan.audience.rejected if r.kind == "suppressed"} == {
+        "r3@example.org",
+        "r4@example.org",
+    }
+    # Once an operator lifts the suppression, --retry-failed tries again.
+    with SuppressionList(project.store_path) as suppressions:
+        suppressions.remove(["r3@example.org", "r4@example.org"])
     plan, _ = send(project, path)
     assert plan.recipients == [] and plan.previously_failed == 2
     plan, report = send(project, path, retry_failed=True)

@@ -14,9 +14,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from newsletter.config import BounceSettings
+from newsletter.project import Project
 from newsletter.store.events import Event, EventLog, Kind
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 
@@ -93,3 +95,53 @@ class Feedback:
             if self.log.soft_bounces(event.email, since) >= self.settings.soft_limit:
                 return "bounced"
         return None
+
+
+def suppressor(store: Path) -> Suppress:
+    """Puts an address on the project's suppression list."""
+    from newsletter.store.suppression import SuppressionList
+
+    def suppress(email: str, reason: str) -> None:
+        with SuppressionList(store) as suppressions:
+            suppressions.add([(0, email)], reason, source="events")
+
+    return suppress
+
+
+def project_feedback(project: Project) -> Feedback:
+    from newsletter.store.subscribers import open_subscribers
+
+    subscribers = open_subscribers(project.store_path)
+    return Feedback(
+        EventLog(subscribers.engine),
+        subscribers,
+        suppressor(project.store_path),
+        project.config.bounces,
+    )
+
+
+_CODE = re.compile(r"^\s*([245])\d\d\b")
+
+
+def take_send_failures(
+    project: Project, issue: str, failures: Iterable[tuple[str, str]], *, now: datetime
+) -> Taken:
+    """SMTP replies of 5xx (``(address, reply)``) count as hard bounces."""
+    events = [
+        Event(
+            "smtp",
+            f"{issue}:{email.lower()}",
+            Kind.bounce,
+            email,
+            now,
+            {"reply": reply},
+            "hard",
+            issue,
+            reply,
+        )
+        for email, reply in failures
+        if (m := _CODE.match(reply)) and m.group(1) == "5"
+    ]
+    if not events:
+        return Taken()
+    return project_feedback(project).take(events, now=now)

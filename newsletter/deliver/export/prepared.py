@@ -53,4 +53,20 @@ def prepare(project: Project, month: str) -> Prepared:
     from newsletter.build import render_month
 
     done = render_month(project, month)
-    return Prepared(project, done.issue, done.email.html, done.email.text)
+    html, text = done.email.html, done.email.text
+    serve = project.config.serve
+    if serve.public_url and serve.clicks:
+        html, text = _tracked(project, done.issue.month, html, text, serve.public_url)
+    return Prepared(project, done.issue, html, text)
+
+
+def _tracked(project: Project, month: str, html: str, text: str, public: str) -> tuple[str, str]:
+    from newsletter.deliver.clicks import track_links
+    from newsletter.store.events import EventLog
+    from newsletter.store.subscribers import open_subscribers
+
+    log = EventLog(open_subscribers(project).engine)
+    keep = (public, project.config.newsletter.web_url)
+    return track_links(
+        month, html, text, base=public.rstrip("/"), keep=keep, register=log.register_links
+    )

@@ -161,6 +161,14 @@ def run_send(
         report.unrecorded = run.unrecorded
         if report.stopped is None and closing is not None:
             report.stopped = closing
+    if transport.name == "smtp" and report.failed:
+        from datetime import UTC, datetime
+
+        from newsletter.deliver.feedback import take_send_failures
+
+        # A 5xx is a hard bounce: the address is suppressed for every later issue.
+        failures = [(o.key, o.detail) for o in report.failed]
+        take_send_failures(plan.prepared.project, month, failures, now=datetime.now(UTC))
     report.elapsed = clock.monotonic() - started
     return report
 
