@@ -17,7 +17,7 @@ from newsletter.cli import (
 from newsletter.cli.app import app, err_console, state
 
 from newsletter.cli import preview_cmds  # noqa: F401  # isort: skip
-from newsletter.cli import serve_cmds, subscribers_cmds  # noqa: F401  # isort: skip
+from newsletter.cli import report_cmds, serve_cmds, subscribers_cmds  # noqa: F401  # isort: skip
 
 __all__ = ["app", "build_cmds", "collect_cmds", "db_cmds", "draft_cmds", "export_cmds", "main",
            "project_cmds", "suppress_cmds"]  # fmt: skip

@@ -121,6 +121,14 @@ class SendLog(Database):
         ).fetchall()
         return {s: int(n) for s, n in rows}
 
+    def first_sent(self) -> dict[str, str]:
+        """When each issue's first message was accepted (ISO 8601, UTC), oldest issue first."""
+        rows = self.db.execute(
+            "SELECT issue, MIN(updated) FROM send_log WHERE status = 'sent' "
+            "GROUP BY issue ORDER BY issue"
+        ).fetchall()
+        return {issue: str(first) for issue, first in rows}
+
     def rows(self, issue: str) -> list[tuple[str, str, str | None]]:
         return [
             (r, s, d)

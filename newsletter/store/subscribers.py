@@ -213,6 +213,16 @@ class Subscribers:
             )
         return out
 
+    def unsubscribed_between(self, start: datetime, end: datetime | None) -> list[datetime]:
+        """When unsubscribes happened in [start, end): by link, one-click or a provider."""
+        query = sa.select(consent_events.c.at).where(
+            consent_events.c.action == Status.unsubscribed.value, consent_events.c.at >= start
+        )
+        if end is not None:
+            query = query.where(consent_events.c.at < end)
+        with self.engine.connect() as conn:
+            return [t for (at,) in conn.execute(query) if (t := _utc(at)) is not None]
+
     def counts(self) -> dict[str, int]:
         query = sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)
         with self.engine.connect() as conn:
