@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from newsletter.deliver.merge import unsubscribe_token
+from newsletter.project import Project
 from newsletter.store.subscribers import open_subscribers
 from newsletter.tokens import Purpose, Tokens
 from tests.serve_support import (
@@ -48,7 +49,7 @@ def service(
 
 
 def subscribers(root: Path, topic: str | None = None) -> list[dict[str, object]]:
-    subs = open_subscribers(root / ".newsletter" / "store.db")
+    subs = open_subscribers(Project.at(root))
     try:
         return [s.public() for s in subs.iter(topic=topic)]
     finally:

@@ -22,7 +22,7 @@ def _open(project: Path):  # type: ignore[no-untyped-def]
     from newsletter.store.subscribers import open_subscribers
 
     proj = open_project(project)
-    return proj, open_subscribers(proj.store_path)
+    return proj, open_subscribers(proj)
 
 
 @subscribers_app.command("list")

@@ -111,7 +111,7 @@ def suppressor(store: Path) -> Suppress:
 def project_feedback(project: Project) -> Feedback:
     from newsletter.store.subscribers import open_subscribers
 
-    subscribers = open_subscribers(project.store_path)
+    subscribers = open_subscribers(project)
     return Feedback(
         EventLog(subscribers.engine),
         subscribers,

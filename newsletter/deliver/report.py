@@ -71,7 +71,7 @@ def issue_report(project: Project, month: str) -> IssueReport:
     report.failed, report.uncertain = counts.get("failed", 0), counts.get("sending", 0)
     report.first_sent = starts.get(month)
 
-    subscribers = open_subscribers(project.store_path)
+    subscribers = open_subscribers(project)
     events = EventLog(subscribers.engine)
     found = events.counts(month)
     report.delivered = found.get("delivered", 0)

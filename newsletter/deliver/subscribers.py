@@ -234,7 +234,7 @@ def open_audience(
         reader = Audience(audience, suppressed)
         reader.require_recipients()  # an export or send to nobody is a mistake, not a success
         return reader
-    subs = SubscriberAudience(open_subscribers(project.store_path), suppressed, topic=topic)
+    subs = SubscriberAudience(open_subscribers(project), suppressed, topic=topic)
     if len(subs):
         return subs
     if required:

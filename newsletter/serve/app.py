@@ -577,7 +577,7 @@ def build_service(project: Project, *, deliver: Deliver | None = None) -> Servic
                 suppressions.remove([email])
 
     config = project.config
-    subscribers = open_subscribers(project.store_path)
+    subscribers = open_subscribers(project)
     return Service(
         project=project,
         subscribers=subscribers,

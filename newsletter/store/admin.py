@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from newsletter.errors import StoreError
 from newsletter.store.engine import backend_of, create_engine, error
@@ -16,6 +17,10 @@ from newsletter.store.migrate import SchemaState, ensure_current, read_state, up
 from newsletter.store.migrate import upgrade as _upgrade
 from newsletter.store.schema import TABLES
 from newsletter.store.url import DatabaseUrl
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection
 
 CHUNK = 5000  # rows read and written at a time
 
@@ -99,6 +104,7 @@ def copy(
                     copied[table.name] += len(part)
                     if progress is not None:
                         progress(table.name, copied[table.name])
+                _continue_sequence(dst, table)
     except BaseException as exc:
         target_engine.dispose()
         if created and target.path is not None:
@@ -113,3 +119,20 @@ def copy(
         source_engine.dispose()
         target_engine.dispose()
     return copied
+
+
+def _continue_sequence(conn: Connection, table: Table) -> None:
+    """After copying rows with their ids, a PostgreSQL sequence continues after the largest."""
+    from sqlalchemy import text
+
+    if conn.dialect.name != "postgresql":
+        return
+    for column in table.primary_key.columns:
+        if column.autoincrement is True:
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                    f"COALESCE(MAX({column.name}), 1), MAX({column.name}) IS NOT NULL) "
+                    f"FROM {table.name}"
+                )
+            )

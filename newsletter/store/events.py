@@ -16,43 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter.store.subscribers import metadata
-
-events = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("provider", sa.String(32), nullable=False),
-    sa.Column("event_id", sa.String(255), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("severity", sa.String(8)),  # hard | soft, for bounces
-    sa.Column("email", sa.String(320), nullable=False, index=True),
-    sa.Column("issue", sa.String(16), index=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.UniqueConstraint("provider", "event_id", name="events_provider_event_id"),
-)
-
-# Webhook nonces already seen (a Mailgun token), so a replayed request is refused.
-nonces = sa.Table(
-    "webhook_nonces",
-    metadata,
-    sa.Column("provider", sa.String(32), primary_key=True),
-    sa.Column("nonce", sa.String(255), primary_key=True),
-    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# The story links of each sent issue, behind the service's /r/<id> redirect.
-links = sa.Table(
-    "links",
-    metadata,
-    sa.Column("id", sa.String(24), primary_key=True),
-    sa.Column("issue", sa.String(16), nullable=False, index=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("clicks", sa.Integer, nullable=False, default=0),
-)
+from newsletter.store.schema import events, links, stamp
+from newsletter.store.schema import webhook_nonces as nonces
 
 
 class Kind(StrEnum):
@@ -100,7 +65,6 @@ def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) ->
 class EventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def record(self, found: Iterable[Event], *, now: datetime) -> Recorded:
         """Store each event once; the ones not seen before come back to have rules applied."""
@@ -117,8 +81,8 @@ class EventLog:
                         "severity": event.severity,
                         "email": event.email.lower(),
                         "issue": event.issue,
-                        "at": event.at,
-                        "received_at": now,
+                        "at": stamp(event.at),
+                        "received_at": stamp(now),
                         "detail": event.detail[:2000],
                         "payload": json.dumps(event.payload, sort_keys=True, default=str),
                     },
@@ -133,7 +97,7 @@ class EventLog:
         """True the first time ``nonce`` is seen for ``provider``; False for a replay."""
         with self.engine.begin() as conn:
             return _insert_ignore(
-                conn, nonces, {"provider": provider, "nonce": nonce[:255], "seen_at": now}
+                conn, nonces, {"provider": provider, "nonce": nonce[:255], "seen_at": stamp(now)}
             )
 
     def soft_bounces(self, email: str, since: datetime) -> int:
@@ -144,7 +108,7 @@ class EventLog:
                 events.c.email == email.lower(),
                 events.c.kind == Kind.bounce.value,
                 events.c.severity == "soft",
-                events.c.at >= since,
+                events.c.at >= stamp(since),
             )
         )
         with self.engine.connect() as conn:

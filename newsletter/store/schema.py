@@ -11,6 +11,8 @@ database was created with.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -31,6 +34,17 @@ metadata = MetaData()
 
 def text() -> TypeEngine[str]:
     return Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as stored: ISO 8601 in UTC with microseconds (fixed width, so text order is
+    time order on both backends)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 # -- stories (store/stories.py) -----------------------------------------------------------------
@@ -142,6 +156,90 @@ suppressions = Table(
     Column("added", text(), nullable=False),
 )
 
+# -- the list (store/subscribers.py, store/events.py) ---------------------------------------------
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("email", text(), nullable=False, unique=True),  # lower-cased
+    Column("name", text(), nullable=False),
+    Column("language", text(), nullable=False),
+    Column("topics", text(), nullable=False),  # a JSON list
+    Column("status", text(), nullable=False),
+    Column("created_at", text(), nullable=False),
+    Column("updated_at", text(), nullable=False),
+    Column("confirmed_at", text()),
+    Column("confirm_nonce", text()),  # the pending confirmation link's, used once
+    Column("confirmation_sent_at", text()),
+)
+
+# One record per change of consent, never overwritten: the proof GDPR Art. 7(1) asks for.
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("email", text(), nullable=False),
+    Column("at", text(), nullable=False),
+    Column("action", text(), nullable=False),
+    Column("method", text(), nullable=False),
+    Column("text_version", text()),
+    Column("ip", text()),
+    Column("confirmed_at", text()),
+    Column("details", text(), nullable=False),
+    Index("consent_events_email", "email"),
+)
+
+# The exact wording a form showed, by version (a hash of the text).
+consent_texts = Table(
+    "consent_texts",
+    metadata,
+    Column("version", text(), primary_key=True),
+    Column("text", text(), nullable=False),
+    Column("first_used", text(), nullable=False),
+)
+
+# Provider events (bounces, complaints, deliveries), each once, with the raw payload.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("provider", text(), nullable=False),
+    Column("event_id", text(), nullable=False),
+    Column("kind", text(), nullable=False),
+    Column("severity", text()),  # hard | soft, for bounces
+    Column("email", text(), nullable=False),
+    Column("issue", text()),
+    Column("at", text(), nullable=False),
+    Column("received_at", text(), nullable=False),
+    Column("detail", text(), nullable=False),
+    Column("payload", text(), nullable=False),
+    UniqueConstraint("provider", "event_id", name="events_provider_event_id"),
+    Index("events_email", "email"),
+    Index("events_issue", "issue"),
+)
+
+# Webhook nonces already seen (a Mailgun token): a replay is refused.
+webhook_nonces = Table(
+    "webhook_nonces",
+    metadata,
+    Column("provider", text(), nullable=False),
+    Column("nonce", text(), nullable=False),
+    Column("seen_at", text(), nullable=False),
+    PrimaryKeyConstraint("provider", "nonce"),
+)
+
+# Story links of each sent issue behind the /r/<id> redirect, with their click counts.
+links = Table(
+    "links",
+    metadata,
+    Column("id", text(), primary_key=True),
+    Column("issue", text(), nullable=False),
+    Column("url", text(), nullable=False),
+    Column("clicks", Integer(), nullable=False, server_default="0"),
+    Index("links_issue", "issue"),
+)
+
 # What `newsletter db status` counts and `newsletter db copy` moves, in an order that keeps
 # each table's references (none are enforced) before their users.
 TABLES: tuple[Table, ...] = (
@@ -154,4 +252,10 @@ TABLES: tuple[Table, ...] = (
     send_log,
     send_runs,
     suppressions,
+    subscribers,
+    consent_events,
+    consent_texts,
+    events,
+    webhook_nonces,
+    links,
 )

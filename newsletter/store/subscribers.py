@@ -15,53 +15,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-metadata = sa.MetaData()
+from newsletter.store.schema import consent_events, consent_texts, moment, stamp, subscribers
 
-subscribers = sa.Table(
-    "subscribers",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("email", sa.String(320), nullable=False, unique=True),  # lower-cased
-    sa.Column("name", sa.String(200), nullable=False, default=""),
-    sa.Column("language", sa.String(35), nullable=False),
-    sa.Column("topics", sa.Text, nullable=False, default="[]"),  # JSON list
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
-    # The pending confirmation: its nonce is in the emailed link, used once.
-    sa.Column("confirm_nonce", sa.String(64)),
-    sa.Column("confirmation_sent_at", sa.DateTime(timezone=True)),
-)
-
-consent_events = sa.Table(
-    "consent_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("email", sa.String(320), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("method", sa.String(32), nullable=False),
-    sa.Column("text_version", sa.String(64)),
-    sa.Column("ip", sa.String(64)),
-    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
-    sa.Column("details", sa.Text, nullable=False, default="{}"),
-)
-
-# The exact wording a form showed, by version (a hash of the text): proof of what was agreed.
-consent_texts = sa.Table(
-    "consent_texts",
-    metadata,
-    sa.Column("version", sa.String(64), primary_key=True),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("first_used", sa.DateTime(timezone=True), nullable=False),
-)
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
 
 class Status(StrEnum):
@@ -88,7 +50,14 @@ def text_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """Row values as stored: moments as ISO 8601 text (``schema.stamp``)."""
+    return {k: stamp(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def _utc(value: str | datetime | None) -> datetime | None:
+    if isinstance(value, str):
+        return moment(value)
     # SQLite hands back naive datetimes; every time stored here is UTC.
     if value is None:
         return None
@@ -161,7 +130,6 @@ class Subscribers:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -216,10 +184,11 @@ class Subscribers:
     def unsubscribed_between(self, start: datetime, end: datetime | None) -> list[datetime]:
         """When unsubscribes happened in [start, end): by link, one-click or a provider."""
         query = sa.select(consent_events.c.at).where(
-            consent_events.c.action == Status.unsubscribed.value, consent_events.c.at >= start
+            consent_events.c.action == Status.unsubscribed.value,
+            consent_events.c.at >= stamp(start),
         )
         if end is not None:
-            query = query.where(consent_events.c.at < end)
+            query = query.where(consent_events.c.at < stamp(end))
         with self.engine.connect() as conn:
             return [t for (at,) in conn.execute(query) if (t := _utc(at)) is not None]
 
@@ -249,18 +218,18 @@ class Subscribers:
             if not exists:
                 conn.execute(
                     consent_texts.insert().values(
-                        version=version, text=consent.text, first_used=now
+                        version=version, text=consent.text, first_used=stamp(now)
                     )
                 )
         conn.execute(
             consent_events.insert().values(
                 email=email,
-                at=now,
+                at=stamp(now),
                 action=action,
                 method=consent.method.value,
                 text_version=version,
                 ip=consent.ip,
-                confirmed_at=confirmed_at,
+                confirmed_at=stamp(confirmed_at) if confirmed_at else None,
                 details=json.dumps(consent.details, sort_keys=True),
             )
         )
@@ -288,7 +257,7 @@ class Subscribers:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             statement = sqlite_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
-        result = conn.execute(statement.values(email=email, **values))
+        result = conn.execute(statement.values(email=email, **_stored(values)))
         return bool(result.rowcount)
 
     def request(
@@ -351,7 +320,9 @@ class Subscribers:
                 updates["confirm_nonce"] = secrets.token_urlsafe(16)
                 updates["confirmation_sent_at"] = now
             conn.execute(
-                subscribers.update().where(subscribers.c.id == current.id).values(**updates)
+                subscribers.update()
+                .where(subscribers.c.id == current.id)
+                .values(**_stored(updates))
             )
             self._record(conn, email, "subscribe-requested", consent, now, confirmed_at=None)
             found = self._lock(conn, email)
@@ -376,9 +347,9 @@ class Subscribers:
                 .where(subscribers.c.id == current.id)
                 .values(
                     status=Status.confirmed.value,
-                    confirmed_at=now,
+                    confirmed_at=stamp(now),
                     confirm_nonce=None,
-                    updated_at=now,
+                    updated_at=stamp(now),
                 )
             )
             self._record(conn, email, "confirmed", consent, now, confirmed_at=now)
@@ -397,7 +368,7 @@ class Subscribers:
                 conn.execute(
                     subscribers.update()
                     .where(subscribers.c.id == current.id)
-                    .values(status=status.value, confirm_nonce=None, updated_at=now)
+                    .values(status=status.value, confirm_nonce=None, updated_at=stamp(now))
                 )
             self._record(conn, email, status.value, consent, now)
             return self._lock(conn, email)
@@ -424,7 +395,7 @@ class Subscribers:
                     name=name,
                     language=language,
                     topics=json.dumps(sorted(set(topics))),
-                    updated_at=now,
+                    updated_at=stamp(now),
                 )
             )
             details = {"language": language, "topics": sorted(set(topics))}
@@ -462,7 +433,9 @@ class Subscribers:
                 created = self._insert(conn, email, {**values, "created_at": now})
             if not created:
                 conn.execute(
-                    subscribers.update().where(subscribers.c.email == email).values(**values)
+                    subscribers.update()
+                    .where(subscribers.c.email == email)
+                    .values(**_stored(values))
                 )
             action = "added" if created else "updated"
             self._record(conn, email, action, consent, now, confirmed_at=confirmed_at)
@@ -479,16 +452,13 @@ class Subscribers:
             return bool(gone.rowcount)
 
 
-def open_subscribers(path: Path) -> Subscribers:
-    """The subscriber tables in the project's SQLite store file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+def open_subscribers(project: Project) -> Subscribers:
+    """The subscriber tables in the project's database (its schema brought up to date or
+    checked first)."""
+    from newsletter.store.engine import create_engine
+    from newsletter.store.migrate import ensure_current
 
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
+    url = project.database
+    engine = create_engine(url)
+    ensure_current(url, engine)
     return Subscribers(engine)
