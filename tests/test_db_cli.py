@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import select, text
 
 from newsletter.models import NewsItem
+from newsletter.project import Project
 from newsletter.store import Store
 from newsletter.store.engine import create_engine
+from newsletter.store.migrate import ensure_current
 from newsletter.store.schema import HEAD, TABLES
 from newsletter.store.sendlog import Outcome
 from newsletter.store.sendrun import SendRun
+from newsletter.store.subscribers import Consent, Method, Status, Subscribers, open_subscribers
 from newsletter.store.suppression import SuppressionList
 from newsletter.store.url import parse
 from tests.conftest import REPO, write_project
@@ -76,6 +79,15 @@ def fill_sqlite_store(path: Path) -> None:
     run.close()
     with SuppressionList(path) as suppressions:
         suppressions.add([(1, "gone@example.org")], "unsubscribed", source="test")
+    # The list: a subscriber with its consent history (ids continue after a copy).
+    url = parse(f"sqlite:///{path}", Path("/"), "test")
+    engine = create_engine(url)
+    ensure_current(url, engine)
+    subscribers = Subscribers(engine)
+    now = datetime(2020, 10, 3, tzinfo=UTC)
+    subscribers.add("cy@example.org", name="Cy", language="en", topics=[],
+                    status=Status.confirmed, consent=Consent(Method.admin), now=now)  # fmt: skip
+    subscribers.engine.dispose()
 
 
 def test_status_and_upgrade_on_both_backends(tmp_path: Path, backend: Backend) -> None:
@@ -115,11 +127,17 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_row(
     assert f"Copied {total} rows" in copied.stdout
     assert "5 items" in copied.stdout and "2 send_log, 1 suppressions" in copied.stdout
     assert rows(target.url) == original
+    # New rows on PostgreSQL take ids after the copied ones.
+    on_pg = open_subscribers(Project.at(project))
+    on_pg.add("dee@example.org", name="", language="en", topics=[], status=Status.confirmed,
+              consent=Consent(Method.admin), now=datetime.now(UTC))  # fmt: skip
+    on_pg.engine.dispose()
     # ... and back again, from PostgreSQL into a new SQLite file.
     back = cli("db", "copy", "--to", "sqlite:///back.db", cwd=project,
                NEWSLETTER_DATABASE_URL=target.url)  # fmt: skip
     assert back.returncode == 0, back.stderr
-    assert rows(f"sqlite:///{project}/back.db") == original
+    assert rows(f"sqlite:///{project}/back.db") == rows(target.url)
+    assert len(rows(target.url)["subscribers"]) == 2
     status = cli("db", "status", cwd=project, NEWSLETTER_DATABASE_URL=target.url)
     assert "│ send_log        │    2 │" in status.stdout
 
