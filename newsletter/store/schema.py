@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-HEAD = "0002"  # the newest migration; tests/test_db_migrations.py checks it
+HEAD = "0003"  # the newest migration; tests/test_db_migrations.py checks it
 
 metadata = MetaData()
 
