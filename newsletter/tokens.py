@@ -2,7 +2,7 @@
 
 A token made for one purpose (confirming a sign-up, opening the preference centre, a form's
 CSRF check) never verifies for another: the purpose is the signing salt. Unsubscribe links
-use the send-time tokens of ``newsletter.deliver.merge``, which do not expire, because a
+use the send-time tokens of ``newsletter.signing``, which do not expire, because a
 one-click unsubscribe must keep working in every issue ever sent.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from newsletter.deliver.merge import verify_unsubscribe_token
+from newsletter.signing import verify_unsubscribe_token
 
 
 class Purpose(StrEnum):

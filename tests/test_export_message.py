@@ -12,6 +12,7 @@ from newsletter.deliver.export import prepare
 from newsletter.deliver.message import MessageTemplate, build_message
 from newsletter.errors import ConfigError, ExportError
 from newsletter.project import Project
+from newsletter.signing import b64
 
 SECRET = b"s" * 32
 
@@ -108,7 +109,7 @@ def test_tokens_are_signed_and_cannot_be_forged() -> None:
     assert merge.verify_unsubscribe_token(SECRET, token) == "ann@example.org"
     assert merge.verify_unsubscribe_token(b"another secret!!", token) is None
     version, _, signature = token.split(".")
-    forged = f"{version}.{merge._b64(b'bob@example.org')}.{signature}"
+    forged = f"{version}.{b64(b'bob@example.org')}.{signature}"
     assert merge.verify_unsubscribe_token(SECRET, forged) is None
     for junk in ("", "v1", "v1.a.b.c", "v2." + token[3:], "v1.!!!.???"):
         assert merge.verify_unsubscribe_token(SECRET, junk) is None

@@ -27,8 +27,8 @@ def serve(
     """
     import uvicorn
 
-    from newsletter.deliver.merge import load_secret
     from newsletter.serve.asgi import PROJECT_ENV
+    from newsletter.signing import load_secret
 
     proj = open_project(project)
     settings = proj.config.serve

@@ -11,17 +11,12 @@ and never filled in: ``inert_stories`` makes it so at render time, because colle
 is written by whoever runs the source (a feed whose image is ``https://x.example/%%email%%``
 would otherwise collect every subscriber's address).
 
-Each recipient's unsubscribe link carries an HMAC-signed token. The key comes from the
-``NEWSLETTER_SECRET`` environment variable and never from a file, so it cannot end up in git.
+Each recipient's unsubscribe link carries an HMAC-signed token (``newsletter.signing``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +25,10 @@ from urllib.parse import quote, urlencode
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError
+from newsletter.signing import b64, mac
+from newsletter.signing import load_secret as load_secret  # for export and send
+from newsletter.signing import unsubscribe_token as unsubscribe_token
+from newsletter.signing import verify_unsubscribe_token as verify_unsubscribe_token
 
 if TYPE_CHECKING:
     from newsletter.deliver.recipient import Recipient
@@ -40,8 +39,6 @@ FIELDS = ("unsubscribe_url", "preferences_url", "name", "email", "language")
 _TOKEN_RE = re.compile(r"%%([a-z][a-z0-9_]*)%%")
 TOKEN_RE = _TOKEN_RE
 FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-SECRET_ENV = "NEWSLETTER_SECRET"
-MIN_SECRET_LENGTH = 16
 HTML_SUFFIX = "__html"  # providers get an HTML-escaped copy of a value under this key suffix
 
 
@@ -203,56 +200,6 @@ def preview_values(config: Config) -> dict[str, str]:
     }
 
 
-# --- signed tokens ---------------------------------------------------------------------------
-
-
-def load_secret(env: Mapping[str, str] | None = None) -> bytes:
-    """The signing key from the environment; a clear error when it is missing or too short."""
-    value = (os.environ if env is None else env).get(SECRET_ENV, "")
-    if len(value) < MIN_SECRET_LENGTH:
-        problem = "is not set" if not value else f"is shorter than {MIN_SECRET_LENGTH} characters"
-        raise ConfigError(
-            f"{SECRET_ENV} {problem}: personal unsubscribe links are signed with it",
-            hint=f"set it in the environment, e.g. export {SECRET_ENV}=$(python -c "
-            "'import secrets; print(secrets.token_urlsafe(32))'); keep the same value for "
-            "every send, and never put it in a file in git",
-        )
-    return value.encode("utf-8")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: bytes, purpose: str, *parts: str) -> bytes:
-    message = "\x1f".join((purpose, *parts)).encode("utf-8")
-    return hmac.new(secret, message, hashlib.sha256).digest()
-
-
-def unsubscribe_token(secret: bytes, email: str) -> str:
-    """``v1.<address>.<signature>``: the address (case-folded) and an HMAC over it."""
-    address = email.lower()
-    return f"v1.{_b64(address.encode('utf-8'))}.{_b64(_mac(secret, 'unsubscribe', address)[:18])}"
-
-
-def verify_unsubscribe_token(secret: bytes, value: str) -> str | None:
-    """The address a token was made for, or None when it is forged or malformed."""
-    try:
-        version, address_b64, signature = value.split(".")
-        address = _unb64(address_b64).decode("utf-8")
-        given = _unb64(signature)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if version != "v1":
-        return None
-    expected = _mac(secret, "unsubscribe", address)[:18]
-    return address if hmac.compare_digest(given, expected) else None
-
-
 # --- per-recipient values --------------------------------------------------------------------
 
 
@@ -305,7 +252,7 @@ class Personalizer:
 
     def message_id(self, email: str) -> str:
         """The same for every attempt at one (issue, recipient): receivers can drop a repeat."""
-        digest = _b64(_mac(self.secret, "message-id", self.issue, email.lower())[:15])
+        digest = b64(mac(self.secret, "message-id", self.issue, email.lower())[:15])
         return f"<{self.issue}.{digest}@{self.domain}>"
 
     def personal(self, recipient: Recipient) -> Personal:

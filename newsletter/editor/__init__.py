@@ -7,7 +7,6 @@ picks and arranges them, and ``draft`` writes or updates ``issues/YYYY-MM.yaml``
 from newsletter.editor.draft import (
     DraftResult,
     draft,
-    draft_issue,
     issue_from_selection,
     score_month,
     suggest_subject,
@@ -34,7 +33,6 @@ __all__ = [
     "candidates",
     "default_send_date",
     "draft",
-    "draft_issue",
     "issue_from_selection",
     "issue_window",
     "month_window",

@@ -118,23 +118,6 @@ def issue_from_selection(config: Config, selection: Selection) -> Issue:
     )
 
 
-def draft_issue(
-    config: Config,
-    store: Store,
-    month: str,
-    *,
-    max_stories: int | None = None,
-    send_date: date | None = None,
-) -> Issue:
-    """Select and shape a fresh issue, without earlier issues or files (a library helper)."""
-    window = issue_window(
-        month, config.draft, send_date or default_send_date(month, config.draft.send_day)
-    )
-    return issue_from_selection(
-        config, select_stories(config, store, window, max_stories=max_stories)
-    )
-
-
 def draft(
     project: Project,
     month: str,
@@ -339,7 +322,6 @@ def score_month(config: Config, month: str, items: list[NewsItem]) -> dict[str, 
 __all__ = [
     "DraftResult",
     "draft",
-    "draft_issue",
     "issue_from_selection",
     "score_month",
     "write_draft",

@@ -33,7 +33,6 @@ from newsletter.issuefile.yamlio import (
     issue_to_yaml,
     line_of,
     read_yaml,
-    save_issue,
     story_tree,
     write_text,
 )
@@ -58,7 +57,6 @@ __all__ = [
     "read_issue_text",
     "read_yaml",
     "record_offered",
-    "save_issue",
     "set_send_date",
     "story_ids",
     "story_tree",

@@ -206,7 +206,3 @@ def write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def save_issue(issue: Issue, path: Path) -> None:
-    write_text(path, dump_yaml(issue_to_yaml(issue)))

@@ -25,7 +25,6 @@ from starlette.routing import Route
 
 from newsletter.config import Config
 from newsletter.deliver.feedback import Feedback
-from newsletter.deliver.merge import load_secret, unsubscribe_token
 from newsletter.project import Project
 from newsletter.render import project_environment, render_template
 from newsletter.render.theme import build_theme
@@ -35,6 +34,7 @@ from newsletter.serve.labels import page_labels
 from newsletter.serve.mailer import Deliver, confirmation_message, smtp_deliver
 from newsletter.serve.security import CSRF_COOKIE, RateLimiter, SecurityHeaders, new_nonce
 from newsletter.serve.webhooks import Context
+from newsletter.signing import load_secret, unsubscribe_token
 from newsletter.store.events import EventLog
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 from newsletter.tokens import Purpose, TokenProblem, Tokens
