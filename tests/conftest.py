@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import itertools
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -189,7 +191,14 @@ def assert_golden(name: str, actual: str, update: bool) -> None:
             pytest.fail(f"golden file {path} was missing and has been written; review it")
         return
     expected = path.read_text(encoding="utf-8")
-    assert actual == expected, (
-        f"output differs from {path}; if the change is intended, regenerate with "
-        "`pytest --update-golden` and review the diff"
-    )
+    if actual != expected:
+        diff = difflib.unified_diff(
+            expected.splitlines(), actual.splitlines(), f"{path} (golden)", "rendered now",
+            lineterm="", n=2,
+        )  # fmt: skip
+        shown = "\n".join(line[:300] for line in itertools.islice(diff, 80))
+        pytest.fail(
+            f"output differs from {path}; if the change is intended, regenerate with "
+            f"`make golden` and review the diff:\n{shown}",
+            pytrace=False,
+        )
