@@ -137,7 +137,7 @@ def setup(root: Path, count: int) -> object:
         )
     )  # fmt: skip
     items = [i for i in make_items(count) if isinstance(i, NewsItem)]
-    with Store(Project.at(root).store_path) as store:
+    with Store(Project.at(root).database) as store:
         for chunk in range(0, len(items), 5000):
             store.upsert(items[chunk : chunk + 5000])
     project = Project.at(root)
@@ -158,7 +158,7 @@ def naive_draft(project: object) -> list[object]:
     config = project.config
     history = read_history(project.issues_dir, MONTH, config.draft)
     window = issue_window(MONTH, config.draft, SEND, history.previous)
-    with Store(project.store_path) as store:
+    with Store(project.database) as store:
         everything = store.items()
     pool = [
         i for i in everything

@@ -51,7 +51,7 @@ def run_month(
     from newsletter.editor import write_draft
     from newsletter.store import Store
 
-    with Store(project.store_path) as store:
+    with Store(project.database) as store:
         collected = collect(
             project,
             store,

@@ -22,10 +22,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -256,7 +256,8 @@ class Backend:
         return self.name == "postgresql"
 
 
-BackendFactory = Callable[[], Backend]
+class BackendFactory(Protocol):
+    def __call__(self, *, empty: bool = False) -> Backend: ...
 
 
 def _sqlite_backend(tmp_path: Path, n: int) -> Backend:
@@ -272,11 +273,33 @@ def _pg_backend(server: PgServer, template: str | None = None) -> Backend:
     return Backend("postgresql", url, env, server=server, database=name)
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    """A database at the current schema, which each test's database is a copy of (faster than
+    migrating every one): what `newsletter db upgrade` leaves."""
+    from newsletter.store.engine import create_engine
+    from newsletter.store.migrate import upgrade
+    from newsletter.store.url import parse
+
+    name = pg_server.create_database()
+    url = parse(pg_server.url(name), Path("/"), "test")
+    engine = create_engine(url)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PGPASSWORD", pg_server.password)
+            upgrade(url, engine)
+    finally:
+        engine.dispose()
+    return name
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def backend_factory(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[BackendFactory]:
-    """Makes fresh, empty stores of one backend (the test runs once per backend).
+    """Makes fresh stores of one backend (the test runs once per backend): at the current
+    schema, as a project has it after its first command (SQLite) or `newsletter db upgrade`
+    (PostgreSQL), or ``empty`` (no tables at all).
 
     The first one made is also the process's ``NEWSLETTER_DATABASE_URL`` (and PGPASSWORD), so
     commands the test runs, in process or as a subprocess, use it.
@@ -286,8 +309,12 @@ def backend_factory(
     if request.param == "postgresql":
         server = request.getfixturevalue("pg_server")
 
-    def make() -> Backend:
-        backend = _pg_backend(server) if server else _sqlite_backend(tmp_path, len(made))
+    def make(*, empty: bool = False) -> Backend:
+        if server is None:
+            backend = _sqlite_backend(tmp_path, len(made))
+        else:
+            template = None if empty else request.getfixturevalue("pg_template")
+            backend = _pg_backend(server, template)
         if not made:
             for key, value in backend.env.items():
                 monkeypatch.setenv(key, value)
@@ -304,14 +331,35 @@ def backend_factory(
 
 @pytest.fixture
 def backend(backend_factory: BackendFactory) -> Backend:
-    """A fresh, empty store on SQLite and then on PostgreSQL (the test runs once for each)."""
+    """A fresh store at the current schema, on SQLite and then on PostgreSQL (the test runs
+    once for each)."""
     return backend_factory()
+
+
+@pytest.fixture
+def empty_backend(backend_factory: BackendFactory) -> Backend:
+    """A fresh database with no tables at all, on SQLite and then on PostgreSQL."""
+    return backend_factory(empty=True)
 
 
 @pytest.fixture
 def pg_backend(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     """A fresh, empty PostgreSQL database (for tests only about PostgreSQL), as the default."""
     backend = _pg_backend(pg_server)
+    for key, value in backend.env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield backend
+    finally:
+        pg_server.drop_database(backend.database or "")
+
+
+@pytest.fixture
+def pg_store(
+    pg_server: PgServer, pg_template: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Backend]:
+    """A fresh PostgreSQL database at the current schema, as the process's default."""
+    backend = _pg_backend(pg_server, pg_template)
     for key, value in backend.env.items():
         monkeypatch.setenv(key, value)
     try:

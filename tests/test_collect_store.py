@@ -1,4 +1,5 @@
-"""The store's side of collecting: one record per story, its sources, first/last seen."""
+"""The store's side of collecting, on SQLite and PostgreSQL: one record per story, its sources,
+first/last seen."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from newsletter.models import NewsItem
 from newsletter.store import Store
+from tests.pgserver import Backend
 
 
 def story(n: int, source: str = "Feed", **fields: object) -> NewsItem:
@@ -26,8 +28,8 @@ def story(n: int, source: str = "Feed", **fields: object) -> NewsItem:
     return NewsItem.model_validate(values)
 
 
-def test_one_record_per_story_that_lists_every_source(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_one_record_per_story_that_lists_every_source(backend: Backend) -> None:
+    with Store(backend.url) as store:
         assert store.write_source("Feed", [story(1), story(2)]).new == 2
         # The API: the same guids; a mirror: the same URLs with www. and another guid.
         api = store.write_source("API", [story(1, "API"), story(2, "API")])
@@ -45,8 +47,8 @@ def test_one_record_per_story_that_lists_every_source(tmp_path: Path) -> None:
         assert (again.merged, again.unchanged) == (0, 2)
 
 
-def test_the_first_source_keeps_authority_over_the_content(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_the_first_source_keeps_authority_over_the_content(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.write_source("Feed", [story(1)])
         store.write_source("API", [story(1, "API", title="Another title", kicker="News")])
         stored = store.get("id1-Feed")
@@ -59,8 +61,8 @@ def test_the_first_source_keeps_authority_over_the_content(tmp_path: Path) -> No
         assert stored.kicker == "News" and stored.sources == ["API", "Feed"]
 
 
-def test_first_and_last_seen(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_first_and_last_seen(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.write_source("Feed", [story(1)])
         seen = store.seen("id1-Feed")
         assert seen is not None and seen[0] == seen[1]
@@ -71,14 +73,13 @@ def test_first_and_last_seen(tmp_path: Path) -> None:
         assert store.seen("nope") is None
 
 
-def test_validators_are_written_with_the_items(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_validators_are_written_with_the_items(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.write_source(
-            "Feed", [story(1)], validators={"https://e.org/feed": ('"abc"', None)}, status="ok"
+            "Feed", [story(1)], validators={"https://e.org/feed": ('"abc"', None)}
         )
         assert store.validators("Feed") == {"https://e.org/feed": ('"abc"', None)}
         assert store.validators("Other") == {}
-        assert store.source_state("Feed").last_status == "ok"
 
 
 def test_a_store_from_before_deduplication_is_brought_up_to_date(tmp_path: Path) -> None:

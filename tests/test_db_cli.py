@@ -90,7 +90,8 @@ def fill_sqlite_store(path: Path) -> None:
     subscribers.engine.dispose()
 
 
-def test_status_and_upgrade_on_both_backends(tmp_path: Path, backend: Backend) -> None:
+def test_status_and_upgrade_on_both_backends(tmp_path: Path, empty_backend: Backend) -> None:
+    backend = empty_backend
     project = write_project(tmp_path / "p", [])
     status = cli("db", "status", cwd=project)
     assert status.returncode == 0, status.stderr
@@ -145,7 +146,7 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_row(
 def test_copy_refuses_a_database_that_holds_rows_and_writes_nothing(
     tmp_path: Path, backend_factory: BackendFactory
 ) -> None:
-    source, target = backend_factory(), backend_factory()
+    source, target = backend_factory(empty=True), backend_factory(empty=True)
     project = write_project(tmp_path / "p", [])
     assert cli("db", "upgrade", cwd=project).returncode == 0
     engine = create_engine(parse(target.url, Path("/"), "test"))

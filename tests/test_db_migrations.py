@@ -55,11 +55,11 @@ def test_head_is_the_newest_shipped_migration() -> None:
     assert migrate.revisions() >= {HEAD}
 
 
-def test_migrations_make_exactly_the_tables_the_store_defines(backend: Backend) -> None:
+def test_migrations_make_exactly_the_tables_the_store_defines(empty_backend: Backend) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    url = url_of(backend)
+    url = url_of(empty_backend)
     engine = create_engine(url)
     before, after = migrate.upgrade(url, engine)
     assert (before.current, after.current) == (None, HEAD)
@@ -100,8 +100,10 @@ def test_postgresql_waits_for_an_explicit_upgrade(pg_backend: Backend) -> None:
     engine.dispose()
 
 
-def test_a_schema_newer_than_this_version_is_refused_and_left_alone(backend: Backend) -> None:
-    url = url_of(backend)
+def test_a_schema_newer_than_this_version_is_refused_and_left_alone(
+    empty_backend: Backend,
+) -> None:
+    url = url_of(empty_backend)
     engine = create_engine(url)
     migrate.upgrade(url, engine)
     with engine.begin() as conn:
@@ -110,12 +112,12 @@ def test_a_schema_newer_than_this_version_is_refused_and_left_alone(backend: Bac
         with pytest.raises(StoreError, match="revision 9999, newer than this version") as info:
             attempt(url, engine)
         assert info.value.hint is not None and "upgrade newsletter" in info.value.hint
-    assert version(backend) == "9999"
+    assert version(empty_backend) == "9999"
     engine.dispose()
 
 
-def test_two_upgrades_at_once_do_the_work_once(backend: Backend) -> None:
-    url = url_of(backend)
+def test_two_upgrades_at_once_do_the_work_once(empty_backend: Backend) -> None:
+    url = url_of(empty_backend)
     results: list[tuple[str | None, str | None]] = []
     errors: list[BaseException] = []
     start = threading.Barrier(2)

@@ -1,4 +1,4 @@
-"""The send log on a real SQLite file: claims have owners, and only a gone owner loses them.
+"""The send log on SQLite and PostgreSQL: claims have owners, and only a gone owner loses them.
 
 "Gone" is tested with real processes: one that exited, one killed and not yet reaped (a
 zombie), and this process under another start time (a reused pid). Runs on another host are
@@ -15,13 +15,18 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from newsletter.errors import StoreError
+from newsletter.store.engine import create_engine
 from newsletter.store.owner import Owner, holds
 from newsletter.store.sendlog import Outcome, SendLog
 from newsletter.store.sendrun import SendRun
+from newsletter.store.url import parse
+from tests.pgserver import Backend
 
 ISSUE = "2020-10"
 
@@ -39,18 +44,38 @@ def exited_pid() -> int:
     return proc.pid
 
 
-def add_run(path: Path, run: str, owner: Owner, expires: float) -> None:
-    db = sqlite3.connect(path)
-    with db:
-        db.execute(
-            "INSERT INTO send_runs VALUES (?, ?, ?, ?, ?, ?, 'then', ?)",
-            (run, ISSUE, owner.host, owner.machine, owner.pid, owner.started, expires),
-        )
-    db.close()
+def sql(backend: Backend, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Run one statement on the backend's database, as another program would."""
+    engine = create_engine(parse(backend.url, Path("/"), "test"))
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
-def test_a_claim_is_taken_once_even_by_two_runs_at_the_same_time(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
+def add_run(backend: Backend, run: str, owner: Owner, expires: float) -> None:
+    sql(
+        backend,
+        "INSERT INTO send_runs VALUES (:run, :issue, :host, :machine, :pid, :started, 'then',"
+        " :expires)",
+        run=run, issue=ISSUE, host=owner.host, machine=owner.machine, pid=owner.pid,
+        started=owner.started, expires=expires,
+    )  # fmt: skip
+
+
+def add_row(backend: Backend, key: str, status: str, run: str) -> None:
+    sql(
+        backend,
+        "INSERT INTO send_log (issue, recipient, status, via, updated, run_id)"
+        " VALUES (:issue, :key, :status, 'smtp', 'then', :run)",
+        issue=ISSUE, key=key, status=status, run=run,
+    )  # fmt: skip
+
+
+def test_a_claim_is_taken_once_even_by_two_runs_at_the_same_time(backend: Backend) -> None:
+    path = backend.url
     first, second = SendRun(path, ISSUE), SendRun(path, ISSUE)
     try:
         assert first.claim(["a@x.org", "b@x.org"], "smtp") == ["a@x.org", "b@x.org"]
@@ -72,11 +97,11 @@ def test_a_claim_is_taken_once_even_by_two_runs_at_the_same_time(tmp_path: Path)
         assert log.statuses(ISSUE) == {"a@x.org": "sending", "b@x.org": "deferred",
                                        "c@x.org": "deferred"}  # fmt: skip
         assert log.standing(ISSUE)["a@x.org"] == "uncertain"
-        assert log.db.execute("SELECT COUNT(*) FROM send_runs").fetchone() == (0,)
+    assert sql(backend, "SELECT COUNT(*) FROM send_runs") == [(0,)]
 
 
-def test_outcomes_and_what_a_rerun_may_take_again(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
+def test_outcomes_and_what_a_rerun_may_take_again(backend: Backend) -> None:
+    path = backend.url
     keys = ["sent@x.org", "failed@x.org", "deferred@x.org", "uncertain@x.org"]
     run = SendRun(path, ISSUE)
     assert run.claim(keys, "smtp", message_ids=["<1@x>", None, None, None]) == keys
@@ -108,36 +133,29 @@ def test_outcomes_and_what_a_rerun_may_take_again(tmp_path: Path) -> None:
         details = {r: d for r, _, d in log.rows(ISSUE)}
         assert details["failed@x.org"] == "could not connect"
         assert details["deferred@x.org"] == "released: the run stopped before handing it over"
-        attempts = dict(log.db.execute("SELECT recipient, attempts FROM send_log"))
+        attempts = log.attempts(ISSUE)
         assert attempts == {"sent@x.org": 1, "failed@x.org": 2, "deferred@x.org": 2,
                             "uncertain@x.org": 2}  # fmt: skip
 
 
 def test_the_claims_of_a_process_that_died_are_free_and_its_doubts_uncertain(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    path = tmp_path / "store.db"
+    path = backend.url
     with SendLog(path):
         pass  # the tables
     here = Owner.current()
     dead = Owner(here.host, here.machine, exited_pid(), "1")
-    add_run(path, "dead", dead, expires=time.time() + 3600)  # a lease does not keep it alive
-    db = sqlite3.connect(path)
-    with db:
-        for key, status in [("a@x.org", "claimed"), ("b@x.org", "sending")]:
-            db.execute(
-                "INSERT INTO send_log (issue, recipient, status, via, updated, run_id)"
-                " VALUES (?, ?, ?, 'smtp', 'then', 'dead')",
-                (ISSUE, key, status),
-            )
-    db.close()
+    add_run(backend, "dead", dead, expires=time.time() + 3600)  # a lease does not keep it alive
+    for key, status in [("a@x.org", "claimed"), ("b@x.org", "sending")]:
+        add_row(backend, key, status, "dead")
     with SendLog(path) as log:
         assert log.standing(ISSUE) == {"a@x.org": "deferred", "b@x.org": "uncertain"}
     run = SendRun(path, ISSUE)  # a new run tidies up after the dead one
     try:
         with SendLog(path) as log:
             assert log.statuses(ISSUE) == {"a@x.org": "deferred", "b@x.org": "sending"}
-            assert log.db.execute("SELECT id FROM send_runs").fetchall() == [(run.id,)]
+            assert sql(backend, "SELECT id FROM send_runs") == [(run.id,)]
         assert run.claim(["a@x.org", "b@x.org"], "smtp") == ["a@x.org"]
         assert run.claim(["b@x.org"], "smtp", retake=("sending",)) == ["b@x.org"]
     finally:
@@ -162,21 +180,14 @@ def test_a_killed_process_not_yet_reaped_and_a_reused_pid_are_gone() -> None:
         proc.wait()
 
 
-def test_a_run_on_another_host_holds_its_claims_while_its_lease_lasts(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
+def test_a_run_on_another_host_holds_its_claims_while_its_lease_lasts(backend: Backend) -> None:
+    path = backend.url
     clock = {"now": 1_000_000.0}
     with SendLog(path):
         pass
     elsewhere = Owner("other-host", "boot/pid:[1]", os.getpid(), "1")
-    add_run(path, "far", elsewhere, expires=clock["now"] + 30)
-    db = sqlite3.connect(path)
-    with db:
-        db.execute(
-            "INSERT INTO send_log (issue, recipient, status, via, updated, run_id)"
-            " VALUES (?, 'a@x.org', 'claimed', 'smtp', 'then', 'far')",
-            (ISSUE,),
-        )
-    db.close()
+    add_run(backend, "far", elsewhere, expires=clock["now"] + 30)
+    add_row(backend, "a@x.org", "claimed", "far")
     with SendLog(path, clock=lambda: clock["now"]) as log:
         assert log.standing(ISSUE) == {"a@x.org": "busy"}
         assert log.claim(ISSUE, ["a@x.org"], "smtp", run="mine") == []
@@ -188,20 +199,18 @@ def test_a_run_on_another_host_holds_its_claims_while_its_lease_lasts(tmp_path: 
 
 
 def test_the_heartbeat_moves_the_lease_on_and_notices_a_run_ended_as_gone(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    path = tmp_path / "store.db"
-    run = SendRun(path, ISSUE, lease=0.3)  # beats every 0.1 s
+    run = SendRun(backend.url, ISSUE, lease=0.3)  # beats every 0.1 s
     try:
-        with SendLog(path) as log:
 
-            def expires() -> float:
-                return float(log.db.execute("SELECT expires FROM send_runs").fetchone()[0])
+        def expires() -> float:
+            return float(sql(backend, "SELECT expires FROM send_runs")[0][0])
 
-            first = expires()
-            wait_for(lambda: expires() > first)
-            log.db.execute("DELETE FROM send_runs")  # as another run does with a gone one
-            wait_for(lambda: run.lost)
+        first = expires()
+        wait_for(lambda: expires() > first)
+        sql(backend, "DELETE FROM send_runs")  # as another run does with a gone one
+        wait_for(lambda: run.lost)
     finally:
         run.close()
 
@@ -240,7 +249,8 @@ def test_a_store_failure_keeps_the_answers_to_write_when_the_run_ends(tmp_path: 
     run.hand_over(["a@x.org"])
     holder = sqlite3.connect(path, timeout=0, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-    run.log.db.execute("PRAGMA busy_timeout = 50")
+    with run.log.engine.connect() as conn:  # the log's one pooled connection waits briefly
+        conn.exec_driver_sql("PRAGMA busy_timeout = 50")
     with pytest.raises(StoreError, match="cannot record what the server answered"):
         run.record([Outcome("a@x.org", "sent", "250 OK")])
     assert [o.key for o in run.unrecorded] == ["a@x.org"]
@@ -249,25 +259,3 @@ def test_a_store_failure_keeps_the_answers_to_write_when_the_run_ends(tmp_path: 
     assert run.close() is None and run.unrecorded == []
     with SendLog(path) as log:
         assert log.statuses(ISSUE) == {"a@x.org": "sent"}
-
-
-def test_the_send_log_and_the_schema_migrations_agree_whichever_comes_first(
-    tmp_path: Path,
-) -> None:
-    from newsletter.store import migrate
-    from newsletter.store.engine import create_engine
-    from newsletter.store.url import parse
-
-    for first in ("send log", "migrations"):
-        path = tmp_path / first / "store.db"
-        url = parse(f"sqlite:///{path}", tmp_path, "test")
-        if first == "send log":
-            SendRun(path, ISSUE).close()
-        engine = create_engine(url)
-        migrate.ensure_current(url, engine)  # adopts what the send log made, or makes it
-        engine.dispose()
-        run = SendRun(path, ISSUE)
-        assert run.claim(["a@x.org"], "smtp") == ["a@x.org"]  # 'claimed' passes the CHECK
-        assert run.close() is None
-        with SendLog(path) as log:
-            assert log.standing(ISSUE) == {"a@x.org": "deferred"}

@@ -5,6 +5,7 @@ import pytest
 
 from newsletter.models import NewsItem
 from newsletter.store import Store
+from tests.pgserver import Backend
 
 
 def item(n: int, **overrides: object) -> NewsItem:
@@ -19,16 +20,16 @@ def item(n: int, **overrides: object) -> NewsItem:
     return NewsItem.model_validate(fields)
 
 
-def test_upsert_twice_stores_nothing_twice(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_upsert_twice_stores_nothing_twice(backend: Backend) -> None:
+    with Store(backend.url) as store:
         first = store.upsert([item(1), item(2)])
         second = store.upsert([item(1), item(2)])
         assert (first.new, second.new, second.unchanged) == (2, 0, 2)
         assert store.count() == 2
 
 
-def test_changed_item_is_updated(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_changed_item_is_updated(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.upsert([item(1)])
         result = store.upsert([item(1, title="Story 1, corrected")])
         assert result.updated == 1
@@ -36,8 +37,8 @@ def test_changed_item_is_updated(tmp_path: Path) -> None:
         assert stored is not None and stored.title == "Story 1, corrected"
 
 
-def test_failed_batch_keeps_earlier_items(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_failed_batch_keeps_earlier_items(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.upsert([item(1)])
 
         def broken() -> object:
@@ -49,8 +50,8 @@ def test_failed_batch_keeps_earlier_items(tmp_path: Path) -> None:
         assert [i.id for i in store.items()] == ["id1"]
 
 
-def test_items_by_window_newest_first(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_items_by_window_newest_first(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.upsert([item(1), item(3), item(2)])
         window = store.items(
             start=datetime(2020, 10, 2, tzinfo=UTC), end=datetime(2020, 10, 4, tzinfo=UTC)
@@ -58,8 +59,8 @@ def test_items_by_window_newest_first(tmp_path: Path) -> None:
         assert [i.id for i in window] == ["id3", "id2"]
 
 
-def test_store_survives_reopen(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_store_survives_reopen(backend: Backend) -> None:
+    with Store(backend.url) as store:
         store.upsert([item(1)])
-    with Store(tmp_path / "s.db") as store:
+    with Store(backend.url) as store:
         assert store.count() == 1

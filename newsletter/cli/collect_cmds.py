@@ -51,7 +51,7 @@ def collect(
     proj = open_project(project)
     stop_on_sigterm()
     total = len(source) if source else len(proj.config.sources)
-    with Store(proj.store_path) as store, CollectProgress(total) as progress:
+    with Store(proj.database) as store, CollectProgress(total) as progress:
         report = run_collect(
             proj,
             store,
@@ -217,7 +217,7 @@ def items(
 
     proj = open_project(project)
     start, end = month_window(month) if month else (None, None)
-    with Store(proj.store_path) as store:
+    with Store(proj.database) as store:
         if format is ItemFormat.json:
             stored = store.iter_stored(start=start, end=end, source=source, search=search)
             _print_json(

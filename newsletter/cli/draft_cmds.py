@@ -201,8 +201,8 @@ def validate(
 
     proj = open_project(project)
     path = proj.require_issue(month)
-    if proj.store_path.exists():
-        with Store(proj.store_path) as store:
+    if proj.database.exists:
+        with Store(proj.database) as store:
             report = validate_issue(path, known=lambda i: store.get(i) is not None)
     else:
         report = validate_issue(path)

@@ -166,7 +166,7 @@ def remove(email: AddressArg, project: ProjectOpt = Path(".")) -> None:
     )
     if found is None:
         raise ProjectError(f"no subscriber {email!r}")
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         suppressions.add([(0, found.email)], "unsubscribed", source="admin")
     console.print(f"Unsubscribed {found.email}.")
 
@@ -187,7 +187,7 @@ def erase(
     if not yes:
         typer.confirm(f"Erase everything stored about {email}?", abort=True)
     gone = subs.erase(email)
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         suppressions.remove([email])
         suppressions.add_hashed(erased_key(email), source="erased")
     console.print(f"Erased {email}" + ("" if gone else " (no subscriber row; hash kept)") + ".")

@@ -57,7 +57,7 @@ def suppress_add(
     from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         result = suppressions.add(enumerate(emails, 1), reason.value, source="command line")
     _print_add(result)
 
@@ -75,7 +75,7 @@ def suppress_import(
     from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         result = suppressions.import_file(file, reason.value)
     _print_add(result)
 
@@ -92,7 +92,7 @@ def suppress_list(
     from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         entries = suppressions.entries()
     if format is ListFormat.csv:
         import csv
@@ -125,6 +125,6 @@ def suppress_remove(
     from newsletter.store.suppression import SuppressionList
 
     proj = open_project(project)
-    with SuppressionList(proj.store_path) as suppressions:
+    with SuppressionList(proj.database) as suppressions:
         removed = suppressions.remove(emails)
     console.print(f"Removed {removed} address(es) from the suppression list.")

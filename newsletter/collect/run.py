@@ -116,12 +116,8 @@ def store_loaded(loaded: Loaded, store: Store) -> SourceReport:
     if loaded.error is not None:
         entry.error, entry.hint = loaded.error.message, loaded.error.hint
         entry.error = entry.error.removeprefix(f"{source.name}: ")  # the report names it
-        store.write_source(source.name, [], status=f"failed: {entry.error}"[:500])
         return entry
-    status = "not modified" if loaded.not_modified else "ok"
-    result = store.write_source(
-        source.name, loaded.items, validators=loaded.validators, status=status
-    )
+    result = store.write_source(source.name, loaded.items, validators=loaded.validators)
     entry.new, entry.updated = result.new, result.updated
     entry.unchanged, entry.merged = result.unchanged, result.merged
     if loaded.problems:
@@ -172,7 +168,7 @@ def collect(
             on_loaded(source.name, loaded.error is None)
         return loaded
 
-    with collect_lock(project.store_path.parent), Fetcher(config.collect) as fetcher:
+    with collect_lock(project.root / ".newsletter"), Fetcher(config.collect) as fetcher:
         pool = ThreadPoolExecutor(
             max_workers=max(1, min(config.collect.concurrency, len(sources))),
             thread_name_prefix="collect",

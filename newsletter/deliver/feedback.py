@@ -19,6 +19,7 @@ from typing import Any
 
 from newsletter.config import BounceSettings
 from newsletter.project import Project
+from newsletter.store.db import Target
 from newsletter.store.events import Event, EventLog, Kind
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 
@@ -97,7 +98,7 @@ class Feedback:
         return None
 
 
-def suppressor(store: Path) -> Suppress:
+def suppressor(store: Target) -> Suppress:
     """Puts an address on the project's suppression list."""
     from newsletter.store.suppression import SuppressionList
 
@@ -115,7 +116,7 @@ def project_feedback(project: Project) -> Feedback:
     return Feedback(
         EventLog(subscribers.engine),
         subscribers,
-        suppressor(project.store_path),
+        suppressor(project.database),
         project.config.bounces,
     )
 

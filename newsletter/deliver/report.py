@@ -64,7 +64,7 @@ def _bare(url: str) -> str:
 
 def issue_report(project: Project, month: str) -> IssueReport:
     report = IssueReport(month)
-    with SendLog(project.store_path) as log:
+    with SendLog(project.database) as log:
         counts = log.counts(month)
         starts = log.first_sent()
     report.sent, report.deferred = counts.get("sent", 0), counts.get("deferred", 0)

@@ -223,7 +223,7 @@ def open_audience(
     from newsletter.store.subscribers import open_subscribers
     from newsletter.store.suppression import SuppressionList
 
-    with SuppressionList(project.store_path) as suppressions:
+    with SuppressionList(project.database) as suppressions:
         suppressed = suppressions.emails()
     if audience is not None:
         if topic is not None:

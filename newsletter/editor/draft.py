@@ -138,7 +138,7 @@ def draft(
     history = read_history(project.issues_dir, month, config.draft)
     warnings += history.warnings
     window = issue_window(month, config.draft, send_date, history.previous, since)
-    with Store(project.store_path) as store:
+    with Store(project.database) as store:
         selection = select_stories(
             config, store, window, max_stories=max_stories, used=history.used
         )

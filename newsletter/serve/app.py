@@ -568,11 +568,11 @@ def build_service(project: Project, *, deliver: Deliver | None = None) -> Servic
     secret = load_secret()
 
     def suppress(email: str, reason: str) -> None:
-        with SuppressionList(project.store_path) as suppressions:
+        with SuppressionList(project.database) as suppressions:
             suppressions.add([(0, email)], reason, source="serve")
 
     def lift(email: str) -> None:
-        with SuppressionList(project.store_path) as suppressions:
+        with SuppressionList(project.database) as suppressions:
             if any(e.email == email and e.reason == "unsubscribed" for e in suppressions.entries()):
                 suppressions.remove([email])
 

@@ -18,14 +18,15 @@ from newsletter.store.url import DatabaseUrl
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-# (a pattern of the driver's message, what it means, what to do); the first match wins.
+# (a pattern of the driver's message, what it means or "" when the message says it plainly,
+# what to do); the first match wins.
 Diagnosis = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
 class Backend:
     name: str
-    make_engine: Callable[[DatabaseUrl, bool], Engine]
+    make_engine: Callable[[DatabaseUrl, bool, float], Engine]
     diagnoses: tuple[Diagnosis, ...]
     default_hint: str
     # SQLite upgrades its schema when opened; a shared server waits for `newsletter db upgrade`.
@@ -45,9 +46,12 @@ def backend_of(url: DatabaseUrl) -> Backend:
     return BACKENDS[url.backend]
 
 
-def create_engine(url: DatabaseUrl, *, durable: bool = False) -> Engine:
-    """An engine for ``url``; ``durable`` makes each SQLite commit wait for the disk."""
-    return backend_of(url).make_engine(url, durable)
+def create_engine(
+    url: DatabaseUrl, *, durable: bool = False, busy_timeout: float = 30.0
+) -> Engine:
+    """An engine for ``url``; ``durable`` makes each SQLite commit wait for the disk, and a
+    SQLite writer waits up to ``busy_timeout`` seconds for another one to finish."""
+    return backend_of(url).make_engine(url, durable, busy_timeout)
 
 
 def error(url: DatabaseUrl, doing: str, exc: BaseException) -> StoreError:
@@ -58,28 +62,29 @@ def error(url: DatabaseUrl, doing: str, exc: BaseException) -> StoreError:
     cause = getattr(exc, "orig", None) or exc
     text = " ".join(str(cause).split()) or type(cause).__name__
     lowered = text.lower()
+    where = backend.where(url)
     for pattern, meaning, hint in backend.diagnoses:
         if re.search(pattern, lowered):
-            return StoreError(
-                f"{backend.where(url)}: cannot {doing}: {meaning} ({text})", hint=hint
-            )
-    return StoreError(f"{backend.where(url)}: cannot {doing}: {text}", hint=backend.default_hint)
+            said = f"{meaning} ({text})" if meaning else text
+            return StoreError(f"{where}: cannot {doing}: {said}", hint=hint)
+    return StoreError(f"{where}: cannot {doing}: {text}", hint=backend.default_hint)
 
 
 # -- SQLite -------------------------------------------------------------------------------------
 
 
-def _sqlite_engine(url: DatabaseUrl, durable: bool) -> Engine:
+def _sqlite_engine(url: DatabaseUrl, durable: bool, busy_timeout: float) -> Engine:
     from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import QueuePool
 
     assert url.path is not None
     try:
         url.path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise error(url, "create the store's folder", exc) from exc
-    # One connection per engine and no pool: each opening is one connection, as before.
-    engine = create_engine(url.sqlalchemy_url(), poolclass=NullPool, connect_args={"timeout": 30})
+    engine = create_engine(
+        url.sqlalchemy_url(), poolclass=QueuePool, connect_args={"timeout": busy_timeout}
+    )
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
@@ -110,28 +115,29 @@ register(
         diagnoses=(
             (
                 "locked|busy",
-                "the store is busy",
+                "",
                 "another newsletter command is writing to the store; wait and run it again",
             ),
-            ("full", "the disk is full", "free some space and run the command again"),
+            ("full", "", "the disk is full: free some space and run the command again"),
             (
                 "disk i/o",
-                "the disk reported an error",
-                "check the disk has space and is healthy, then run the command again",
+                "",
+                "the disk reported an error: check it has space and is healthy, then run the "
+                "command again",
             ),
             (
                 "readonly|read-only",
-                "the store is read-only",
-                "check the permissions of the store file and its folder",
+                "",
+                "the store file or its folder is read-only: check the permissions",
             ),
             (
                 "not a database|malformed",
-                "the file is not a newsletter store",
+                "",
                 "move it aside (it also holds the send log) to start a fresh one",
             ),
             (
                 "unable to open",
-                "the file cannot be opened",
+                "",
                 "check the folder exists and is writable",
             ),
         ),
@@ -145,7 +151,7 @@ register(
 # -- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _pg_engine(url: DatabaseUrl, durable: bool) -> Engine:
+def _pg_engine(url: DatabaseUrl, durable: bool, busy_timeout: float) -> Engine:
     from sqlalchemy import create_engine
 
     # Every commit on the server is durable (synchronous_commit is on by default).
@@ -153,7 +159,12 @@ def _pg_engine(url: DatabaseUrl, durable: bool) -> Engine:
         url.sqlalchemy_url(),
         pool_size=2,
         max_overflow=2,
-        connect_args={"connect_timeout": 10, "application_name": "newsletter"},
+        # Times are written and read in UTC whatever the server's own time zone.
+        connect_args={
+            "connect_timeout": 10,
+            "application_name": "newsletter",
+            "options": "-c timezone=UTC",
+        },
     )
 
 

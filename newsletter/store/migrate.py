@@ -106,21 +106,36 @@ def mismatch(url: DatabaseUrl, state: SchemaState) -> StoreError:
     )
 
 
-def ensure_current(url: DatabaseUrl, engine: Engine) -> None:
+def ensure_current(url: DatabaseUrl, engine: Engine, *, doing: str = "open the store") -> None:
     """Stop unless the schema is at HEAD; a store that upgrades itself is upgraded first."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
     try:
         with engine.connect() as conn:
+            try:  # the usual case, in one query: a store at HEAD
+                query = text(f"SELECT version_num FROM {VERSION_TABLE}")
+                if conn.execute(query).scalar() == HEAD:
+                    return
+            except (ProgrammingError, _no_table_error()):
+                conn.rollback()  # no version table yet; PostgreSQL needs the failure ended
             state = read_state(conn)
     except StoreError:
         raise
     except Exception as exc:
-        raise error(url, "open the store", exc) from exc
+        raise error(url, doing, exc) from getattr(exc, "orig", None) or exc
     if state.up_to_date:
         return
     if backend_of(url).upgrades_itself and (state.current is None or state.current in revisions()):
         upgrade(url, engine)
         return
     raise mismatch(url, state)
+
+
+def _no_table_error() -> type[Exception]:
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError  # SQLite's "no such table"
 
 
 def upgrade(url: DatabaseUrl, engine: Engine) -> tuple[SchemaState, SchemaState]:

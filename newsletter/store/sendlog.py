@@ -1,7 +1,10 @@
 """The send log: one row per (issue, recipient), the memory that makes sending exactly-once.
 
-It lives in the project's store file (``.newsletter/store.db``) on its own connection, with
-``synchronous=FULL`` so that a row written before a crash or power cut is really on disk.
+It lives in the project's store (a SQLite file with ``synchronous=FULL``, so a row written
+before a crash or power cut is really on disk, or a PostgreSQL database that every machine
+sending for the project shares). Every change to it takes the send log's lock (SQLite's write
+lock; a PostgreSQL advisory lock): claims by two processes, on one machine or two, never
+overlap.
 
 Every ``send`` is a *run* (``send_runs``): its owner (host, process) and a lease that a
 heartbeat renews while the process is alive (see ``store/owner.py`` for how "alive" is told).
@@ -31,47 +34,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from newsletter.store.db import Database
+from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from newsletter.store.db import Database, Target, chunks, insert
 from newsletter.store.owner import Owner, holds
+from newsletter.store.schema import send_log, send_runs
 
 Status = Literal["claimed", "sending", "sent", "failed", "deferred"]
 # How a recipient stands for a new run: "busy" is held by another run that is alive.
 Standing = Literal["sent", "failed", "deferred", "uncertain", "busy"]
-
-SEND_LOG = """
-CREATE TABLE IF NOT EXISTS send_log (
-    issue       TEXT NOT NULL,
-    recipient   TEXT NOT NULL,          -- the address, lower-cased
-    status      TEXT NOT NULL
-                CHECK (status IN ('claimed', 'sending', 'sent', 'failed', 'deferred')),
-    via         TEXT NOT NULL,
-    message_id  TEXT,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    detail      TEXT,
-    updated     TEXT NOT NULL,
-    run_id      TEXT,                   -- the run holding a claimed or sending row, else NULL
-    PRIMARY KEY (issue, recipient)
-);
-"""
-SCHEMA = (
-    SEND_LOG
-    + """
-CREATE TABLE IF NOT EXISTS send_runs (
-    id       TEXT PRIMARY KEY,
-    issue    TEXT NOT NULL,
-    host     TEXT NOT NULL,
-    machine  TEXT NOT NULL,             -- boot id and pid namespace (store/owner.py)
-    pid      INTEGER NOT NULL,
-    started  TEXT NOT NULL,             -- the process's start time, to spot a reused pid
-    since    TEXT NOT NULL,
-    expires  REAL NOT NULL              -- unix time; the heartbeat moves it on
-);
-"""
-)
-_COLUMNS = "issue, recipient, status, via, message_id, attempts, detail, updated"
+LOCK = "send_log"
 
 
 def _now() -> str:
@@ -89,37 +64,26 @@ class Outcome:
 
 
 class SendLog(Database):
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, target: Target, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.here = Owner.current()
-        super().__init__(path, SCHEMA, durable=True, what="the send log")
-
-    def migrate(self) -> None:
-        """Logs written before runs had owners: rebuilt with ``run_id`` (old claims: none)."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(send_log)")}
-        if "run_id" not in columns:
-            with self.transaction("update the send log to this version"):
-                self.db.execute("ALTER TABLE send_log RENAME TO send_log_old")
-                self.db.execute(SEND_LOG)
-                self.db.execute(
-                    f"INSERT INTO send_log ({_COLUMNS}) SELECT {_COLUMNS} FROM send_log_old"
-                )
-                self.db.execute("DROP TABLE send_log_old")
-        self.db.execute("CREATE INDEX IF NOT EXISTS send_log_run ON send_log (run_id)")
+        super().__init__(target, durable=True, what="the send log")
 
     # -- reading ------------------------------------------------------------------------------
 
     def statuses(self, issue: str) -> dict[str, Status]:
-        rows = self.db.execute(
-            "SELECT recipient, status FROM send_log WHERE issue = ?", (issue,)
-        ).fetchall()
-        return {r: s for r, s in rows}
+        query = select(send_log.c.recipient, send_log.c.status).where(send_log.c.issue == issue)
+        with self.read("read the send log") as conn:
+            return dict(conn.execute(query).all())  # type: ignore[arg-type]
 
     def counts(self, issue: str) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT status, COUNT(*) FROM send_log WHERE issue = ? GROUP BY status", (issue,)
-        ).fetchall()
-        return {s: int(n) for s, n in rows}
+        query = (
+            select(send_log.c.status, func.count())
+            .where(send_log.c.issue == issue)
+            .group_by(send_log.c.status)
+        )
+        with self.read("read the send log") as conn:
+            return {s: int(n) for s, n in conn.execute(query)}
 
     def first_sent(self) -> dict[str, str]:
         """When each issue's first message was accepted (ISO 8601, UTC), oldest issue first."""
@@ -130,21 +94,29 @@ class SendLog(Database):
         return {issue: str(first) for issue, first in rows}
 
     def rows(self, issue: str) -> list[tuple[str, str, str | None]]:
-        return [
-            (r, s, d)
-            for r, s, d in self.db.execute(
-                "SELECT recipient, status, detail FROM send_log WHERE issue = ? ORDER BY recipient",
-                (issue,),
-            )
-        ]
+        query = (
+            select(send_log.c.recipient, send_log.c.status, send_log.c.detail)
+            .where(send_log.c.issue == issue)
+            .order_by(send_log.c.recipient)
+        )
+        with self.read("read the send log") as conn:
+            return [(r, s, d) for r, s, d in conn.execute(query)]
+
+    def attempts(self, issue: str) -> dict[str, int]:
+        query = select(send_log.c.recipient, send_log.c.attempts).where(send_log.c.issue == issue)
+        with self.read("read the send log") as conn:
+            return {r: int(n) for r, n in conn.execute(query)}
 
     def standing(self, issue: str) -> dict[str, Standing]:
         """Every logged recipient of ``issue`` as a new run sees it (nothing is written)."""
-        alive = self._alive()
+        query = select(send_log.c.recipient, send_log.c.status, send_log.c.run_id).where(
+            send_log.c.issue == issue
+        )
+        with self.read("read the send log") as conn:
+            alive = self._alive(conn)
+            found = conn.execute(query).all()
         out: dict[str, Standing] = {}
-        for key, status, run in self.db.execute(
-            "SELECT recipient, status, run_id FROM send_log WHERE issue = ?", (issue,)
-        ).fetchall():
+        for key, status, run in found:
             held = run is not None and alive.get(run, False)
             if status == "claimed":
                 out[key] = "busy" if held else "deferred"
@@ -154,14 +126,16 @@ class SendLog(Database):
                 out[key] = status
         return out
 
-    def _alive(self) -> dict[str, bool]:
+    def _alive(self, conn: Connection) -> dict[str, bool]:
         """Which runs still hold their claims, by run id."""
         now = self.clock()
+        query = select(
+            send_runs.c.id, send_runs.c.host, send_runs.c.machine, send_runs.c.pid,
+            send_runs.c.started, send_runs.c.expires,
+        )  # fmt: skip
         return {
             run: holds(Owner(host, machine, pid, started), expires, here=self.here, now=now)
-            for run, host, machine, pid, started, expires in self.db.execute(
-                "SELECT id, host, machine, pid, started, expires FROM send_runs"
-            ).fetchall()
+            for run, host, machine, pid, started, expires in conn.execute(query)
         }
 
     # -- runs ---------------------------------------------------------------------------------
@@ -169,40 +143,31 @@ class SendLog(Database):
     def start_run(self, run: str, issue: str, lease: float) -> None:
         """Register this process's run, and free what runs that are gone left behind."""
         me = self.here
-        with self.transaction("start a run in the send log"):
-            for gone, is_alive in self._alive().items():
+        with self.transaction("start a run in the send log", lock=LOCK) as conn:
+            for gone, is_alive in self._alive(conn).items():
                 if not is_alive:
-                    self._end(gone, "the run that claimed it stopped before handing it over")
-            self.db.execute(
-                "INSERT INTO send_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run, issue, me.host, me.machine, me.pid, me.started, _now(),
-                 self.clock() + lease),
+                    _end(conn, gone, "the run that claimed it stopped before handing it over")
+            conn.execute(
+                send_runs.insert().values(
+                    id=run, issue=issue, host=me.host, machine=me.machine, pid=me.pid,
+                    started=me.started, since=_now(), expires=self.clock() + lease,
+                )
             )  # fmt: skip
 
     def renew(self, run: str, lease: float) -> bool:
         """Move the run's lease on; False when the run was ended (by itself or as gone)."""
-        with self.transaction("renew the run's lease in the send log"):
-            cursor = self.db.execute(
-                "UPDATE send_runs SET expires = ? WHERE id = ?", (self.clock() + lease, run)
+        with self.transaction("renew the run's lease in the send log") as conn:
+            cursor = conn.execute(
+                update(send_runs)
+                .where(send_runs.c.id == run)
+                .values(expires=self.clock() + lease)
             )
         return cursor.rowcount == 1
 
     def end_run(self, run: str) -> None:
         """Claims the run still holds become free (``deferred``), messages in doubt uncertain."""
-        with self.transaction("end the run in the send log"):
-            self._end(run, "released: the run stopped before handing it over")
-
-    def _end(self, run: str, detail: str) -> None:
-        now = _now()
-        self.db.execute(
-            "UPDATE send_log SET status = 'deferred', run_id = NULL, detail = ?, updated = ?"
-            " WHERE run_id = ? AND status = 'claimed'",
-            (detail, now, run),
-        )
-        self.db.execute(
-            "UPDATE send_log SET run_id = NULL, updated = ? WHERE run_id = ?", (now, run)
-        )
-        self.db.execute("DELETE FROM send_runs WHERE id = ?", (run,))
+        with self.transaction("end the run in the send log", lock=LOCK) as conn:
+            _end(conn, run, "released: the run stopped before handing it over")
 
     # -- claims -------------------------------------------------------------------------------
 
@@ -224,30 +189,42 @@ class SendLog(Database):
         """
         retake = tuple(retake)
         ids = list(message_ids) if message_ids is not None else [None] * len(keys)
-        claimed = []
+        wanted = dict(zip(keys, ids, strict=True))
         now = _now()
-        with self.transaction("claim recipients in the send log"):
-            alive = self._alive()
-            for key, mid in zip(keys, ids, strict=True):
-                row = self.db.execute(
-                    "SELECT status, run_id FROM send_log WHERE issue = ? AND recipient = ?",
-                    (issue, key),
-                ).fetchone()
-                if row is not None:
-                    status, holder = row
+        with self.transaction("claim recipients in the send log", lock=LOCK) as conn:
+            alive = self._alive(conn)
+            taken: set[str] = set()
+            for part in chunks(list(wanted)):
+                query = select(send_log.c.recipient, send_log.c.status, send_log.c.run_id).where(
+                    send_log.c.issue == issue, send_log.c.recipient.in_(part)
+                )
+                for key, status, holder in conn.execute(query):
                     held = holder is not None and alive.get(holder, False)
                     if held or (status != "claimed" and status not in retake):
-                        continue
-                self.db.execute(
-                    "INSERT INTO send_log (issue, recipient, status, via, message_id, attempts,"
-                    " updated, run_id) VALUES (?, ?, 'claimed', ?, ?, 1, ?, ?)"
-                    " ON CONFLICT (issue, recipient) DO UPDATE SET status = 'claimed',"
-                    " via = excluded.via, message_id = excluded.message_id,"
-                    " attempts = attempts + 1, updated = excluded.updated,"
-                    " run_id = excluded.run_id",
-                    (issue, key, via, mid, now, run),
-                )
-                claimed.append(key)
+                        taken.add(key)
+            claimed = [k for k in wanted if k not in taken]
+            stmt = insert(conn, send_log)
+            upsert = stmt.on_conflict_do_update(
+                index_elements=[send_log.c.issue, send_log.c.recipient],
+                set_={
+                    "status": "claimed",
+                    "via": stmt.excluded.via,
+                    "message_id": stmt.excluded.message_id,
+                    "attempts": send_log.c.attempts + 1,
+                    "updated": stmt.excluded.updated,
+                    "run_id": stmt.excluded.run_id,
+                },
+            )
+            for part in chunks(claimed):
+                conn.execute(
+                    upsert,
+                    [
+                        {"issue": issue, "recipient": key, "status": "claimed", "via": via,
+                         "message_id": wanted[key], "attempts": 1, "updated": now,
+                         "run_id": run}
+                        for key in part
+                    ],
+                )  # fmt: skip
         return claimed
 
     def hand_over(self, issue: str, keys: Iterable[str], run: str) -> list[str]:
@@ -262,13 +239,16 @@ class SendLog(Database):
               doing: str) -> list[str]:  # fmt: skip
         moved = []
         now = _now()
-        with self.transaction(f"{doing} in the send log"):
+        with self.transaction(f"{doing} in the send log", lock=LOCK) as conn:
             for key in keys:
-                cursor = self.db.execute(
-                    "UPDATE send_log SET status = ?, updated = ? WHERE issue = ?"
-                    " AND recipient = ? AND run_id = ? AND status = ?",
-                    (new, now, issue, key, run, old),
-                )
+                cursor = conn.execute(
+                    update(send_log)
+                    .where(
+                        send_log.c.issue == issue, send_log.c.recipient == key,
+                        send_log.c.run_id == run, send_log.c.status == old,
+                    )
+                    .values(status=new, updated=now)
+                )  # fmt: skip
                 if cursor.rowcount:
                     moved.append(key)
         return moved
@@ -281,34 +261,59 @@ class SendLog(Database):
         but is let go by the run, so other runs see it as uncertain at once.
         """
         now = _now()
-        with self.transaction("record what the server answered in the send log"):
-            for o in outcomes:
-                if o.status == "skipped":
-                    continue
-                if o.status == "uncertain":
-                    self.db.execute(
-                        "UPDATE send_log SET run_id = NULL, detail = ?, updated = ?"
-                        " WHERE issue = ? AND recipient = ? AND run_id = ?",
-                        (o.detail, now, issue, o.key, run),
-                    )
-                    continue
-                self.db.execute(
-                    "UPDATE send_log SET status = ?, detail = ?, run_id = NULL,"
-                    " message_id = COALESCE(?, message_id), updated = ?"
-                    " WHERE issue = ? AND recipient = ?"
-                    + ("" if o.status == "sent" else " AND run_id = ?"),
-                    (o.status, o.detail, o.message_id, now, issue, o.key)
-                    + (() if o.status == "sent" else (run,)),
+        row = and_(send_log.c.issue == issue, send_log.c.recipient == bindparam("b_key"))
+        held = and_(row, send_log.c.run_id == run)
+        let_go: list[dict[str, Any]] = []
+        sent: list[dict[str, Any]] = []
+        other: list[dict[str, Any]] = []
+        for o in outcomes:
+            values = {"b_key": o.key, "b_detail": o.detail, "b_mid": o.message_id, "b_new": o.status}
+            if o.status == "uncertain":
+                let_go.append(values)
+            elif o.status == "sent":
+                sent.append(values)
+            elif o.status != "skipped":
+                other.append(values)
+        with self.transaction("record what the server answered in the send log", lock=LOCK) as conn:
+            if let_go:
+                conn.execute(
+                    update(send_log).where(held).values(
+                        run_id=None, detail=bindparam("b_detail"), updated=now
+                    ),
+                    let_go,
                 )
+            for batch, where in ((sent, row), (other, held)):
+                if batch:
+                    conn.execute(
+                        update(send_log).where(where).values(
+                            status=bindparam("b_new"), detail=bindparam("b_detail"), run_id=None,
+                            message_id=func.coalesce(bindparam("b_mid"), send_log.c.message_id),
+                            updated=now,
+                        ),
+                        batch,
+                    )  # fmt: skip
 
     def release(self, issue: str, keys: Iterable[str], detail: str, run: str) -> None:
         """Give back claims for messages that never reached the server (``deferred``)."""
         now = _now()
-        with self.transaction("release claims in the send log"):
-            for key in keys:
-                self.db.execute(
-                    "UPDATE send_log SET status = 'deferred', run_id = NULL, detail = ?,"
-                    " updated = ? WHERE issue = ? AND recipient = ? AND run_id = ?"
-                    " AND status = 'claimed'",
-                    (detail, now, issue, key, run),
-                )
+        with self.transaction("release claims in the send log", lock=LOCK) as conn:
+            for part in chunks(list(keys)):
+                conn.execute(
+                    update(send_log)
+                    .where(
+                        send_log.c.issue == issue, send_log.c.recipient.in_(part),
+                        send_log.c.run_id == run, send_log.c.status == "claimed",
+                    )
+                    .values(status="deferred", run_id=None, detail=detail, updated=now)
+                )  # fmt: skip
+
+
+def _end(conn: Connection, run: str, detail: str) -> None:
+    now = _now()
+    conn.execute(
+        update(send_log)
+        .where(send_log.c.run_id == run, send_log.c.status == "claimed")
+        .values(status="deferred", run_id=None, detail=detail, updated=now)
+    )
+    conn.execute(update(send_log).where(send_log.c.run_id == run).values(run_id=None, updated=now))
+    conn.execute(delete(send_runs).where(send_runs.c.id == run))

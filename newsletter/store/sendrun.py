@@ -12,9 +12,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 from newsletter.errors import StoreError
+from newsletter.store.db import Target
 from newsletter.store.sendlog import Outcome, SendLog, Status
 
 LEASE = 30.0  # seconds without a heartbeat after which a run on another host counts as gone
@@ -23,7 +23,7 @@ LEASE = 30.0  # seconds without a heartbeat after which a run on another host co
 class SendRun:
     def __init__(
         self,
-        path: Path,
+        target: Target,
         issue: str,
         *,
         lease: float = LEASE,
@@ -34,7 +34,7 @@ class SendRun:
         self.lease = lease
         self.lost = False
         self.unrecorded: list[Outcome] = []  # answers the log could not take (full disk...)
-        self.log = SendLog(path, clock=clock)
+        self.log = SendLog(target, clock=clock)
         try:
             self.log.start_run(self.id, issue, lease)
         except BaseException:
@@ -42,16 +42,16 @@ class SendRun:
             raise
         self._stop = threading.Event()
         self._beat = threading.Thread(
-            target=self._heartbeat, args=(path, clock), name="send-run-heartbeat", daemon=True
+            target=self._heartbeat, args=(target, clock), name="send-run-heartbeat", daemon=True
         )
         self._beat.start()
 
-    def _heartbeat(self, path: Path, clock: Callable[[], float]) -> None:
+    def _heartbeat(self, target: Target, clock: Callable[[], float]) -> None:
         log: SendLog | None = None
         try:
             while not self._stop.wait(self.lease / 3):
                 try:
-                    log = log or SendLog(path, clock=clock)
+                    log = log or SendLog(target, clock=clock)
                     if not log.renew(self.id, self.lease):
                         self.lost = True
                         return

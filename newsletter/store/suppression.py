@@ -1,6 +1,6 @@
 """The suppression list: addresses that must never get an issue (unsubscribed, bounced...).
 
-Kept in the project's store file, compared case-insensitively, and honoured by every export
+Kept in the project's store (shared by everyone who sends), compared case-insensitively, and honoured by every export
 and send. ``newsletter suppress add|list|import|remove`` manages it.
 """
 
@@ -13,22 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from sqlalchemy import delete, select
+
 from newsletter.deliver.audience import Rejection, check_address
 from newsletter.deliver.csvfile import read_address_list
 from newsletter.errors import ProjectError
-from newsletter.store.db import Database
+from newsletter.store.db import Database, Target, chunks, insert
+from newsletter.store.schema import suppressions
 
 Reason = Literal["unsubscribed", "bounced", "complained", "manual", "erased"]
 REASONS: tuple[str, ...] = get_args(Reason)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS suppressions (
-    email   TEXT PRIMARY KEY,               -- lower-cased
-    reason  TEXT NOT NULL,
-    source  TEXT,
-    added   TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -62,35 +57,34 @@ class Suppressed(frozenset[str]):
 
 
 class SuppressionList(Database):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA, durable=True, what="the suppression list")
+    def __init__(self, target: Target) -> None:
+        super().__init__(target, durable=True, what="the suppression list")
 
     def emails(self) -> Suppressed:
-        return Suppressed(e for (e,) in self.db.execute("SELECT email FROM suppressions"))
+        with self.read("read the suppression list") as conn:
+            return Suppressed(conn.execute(select(suppressions.c.email)).scalars())
 
     def __contains__(self, email: object) -> bool:
         if not isinstance(email, str):
             return False
         keys = (email.lower(), erased_key(email))
-        row = self.db.execute("SELECT 1 FROM suppressions WHERE email IN (?, ?)", keys)
-        return row.fetchone() is not None
+        with self.read("read the suppression list") as conn:
+            query = select(suppressions.c.email).where(suppressions.c.email.in_(keys)).limit(1)
+            return conn.execute(query).first() is not None
 
     def add_hashed(self, key: str, source: str | None = None) -> None:
         """Keep an erased person off every list without keeping their address."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.transaction("add to the suppression list"):
-            self.db.execute(
-                "INSERT INTO suppressions VALUES (?, 'erased', ?, ?) ON CONFLICT(email) DO NOTHING",
-                (key, source, now),
+        with self.transaction("add to the suppression list") as conn:
+            conn.execute(
+                insert(conn, suppressions).on_conflict_do_nothing(),
+                {"email": key, "reason": "erased", "source": source, "added": now},
             )
 
     def entries(self) -> list[Suppression]:
-        return [
-            Suppression(*row)
-            for row in self.db.execute(
-                "SELECT email, reason, source, added FROM suppressions ORDER BY added, email"
-            )
-        ]
+        query = select(suppressions).order_by(suppressions.c.added, suppressions.c.email)
+        with self.read("read the suppression list") as conn:
+            return [Suppression(*row) for row in conn.execute(query)]
 
     def add(
         self, emails: Iterable[tuple[int, str]], reason: str, source: str | None = None
@@ -102,30 +96,31 @@ class SuppressionList(Database):
             )
         result = AddResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.transaction("add to the suppression list"):
-            for line, raw in emails:
-                try:
-                    email = check_address(raw.strip())
-                except ValueError as exc:
-                    result.rejected.append(Rejection(line, raw, f"not an email address: {exc}"))
-                    continue
-                cursor = self.db.execute(
-                    "INSERT INTO suppressions VALUES (?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
-                    (email.lower(), reason, source, now),
-                )
-                if cursor.rowcount:
-                    result.added += 1
-                else:
-                    result.already += 1
+        wanted: dict[str, None] = {}
+        for line, raw in emails:
+            try:
+                email = check_address(raw.strip()).lower()
+            except ValueError as exc:
+                result.rejected.append(Rejection(line, raw, f"not an email address: {exc}"))
+                continue
+            if email in wanted:
+                result.already += 1
+            wanted[email] = None
+        rows = [{"email": e, "reason": reason, "source": source, "added": now} for e in wanted]
+        with self.transaction("add to the suppression list") as conn:
+            stmt = insert(conn, suppressions).on_conflict_do_nothing()
+            for part in chunks(rows):
+                added = len(conn.execute(stmt.returning(suppressions.c.email), part).all())
+                result.added += added
+                result.already += len(part) - added
         return result
 
     def remove(self, emails: Iterable[str]) -> int:
+        keys = sorted({email.strip().lower() for email in emails})
         removed = 0
-        with self.transaction("remove from the suppression list"):
-            for email in emails:
-                cursor = self.db.execute(
-                    "DELETE FROM suppressions WHERE email = ?", (email.strip().lower(),)
-                )
+        with self.transaction("remove from the suppression list") as conn:
+            for part in chunks(keys):
+                cursor = conn.execute(delete(suppressions).where(suppressions.c.email.in_(part)))
                 removed += cursor.rowcount
         return removed
 

@@ -42,6 +42,11 @@ class DatabaseUrl:
     path: Path | None = None  # the SQLite file
 
     @property
+    def exists(self) -> bool:
+        """False for a SQLite file not created yet (a server database is taken to exist)."""
+        return self.path is None or self.path.exists()
+
+    @property
     def display(self) -> str:
         return redact(self.url)
 

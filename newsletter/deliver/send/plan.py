@@ -60,7 +60,7 @@ def plan_send(
         retake += ("sending",)
     if retry_failed:
         retake += ("failed",)
-    with SendLog(project.store_path) as log:
+    with SendLog(project.database) as log:
         standing = log.standing(month)
     plan = Plan(prepared, via, [], report, retake=retake)
     for recipient in recipients:

@@ -138,7 +138,7 @@ def run_send(
     report = SendReport(planned=len(plan.recipients))
     pacer = Pacer(rate, clock)
     started = clock.monotonic()
-    run = SendRun(plan.prepared.project.store_path, month, lease=lease)
+    run = SendRun(plan.prepared.project.database, month, lease=lease)
     try:
         with transport:
             for batch in chunks(iter(plan.recipients), transport.batch_size):
