@@ -75,9 +75,7 @@ def test_first_and_last_seen(backend: Backend) -> None:
 
 def test_validators_are_written_with_the_items(backend: Backend) -> None:
     with Store(backend.url) as store:
-        store.write_source(
-            "Feed", [story(1)], validators={"https://e.org/feed": ('"abc"', None)}
-        )
+        store.write_source("Feed", [story(1)], validators={"https://e.org/feed": ('"abc"', None)})
         assert store.validators("Feed") == {"https://e.org/feed": ('"abc"', None)}
         assert store.validators("Other") == {}
 

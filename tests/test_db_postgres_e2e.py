@@ -71,7 +71,7 @@ def test_two_send_processes_on_one_database_reach_each_recipient_once(
         project = make_project(tmp_path / "p", server.port).root
         args = ("send", "2020-10", "--via", "smtp", "--audience", str(path), "--yes")
         first, second = popen(*args, cwd=project), popen(*args, cwd=project)
-        (out1, err1), (out2, err2) = first.communicate(timeout=600), second.communicate(600)
+        (out1, err1), (out2, err2) = first.communicate(timeout=600), second.communicate(timeout=600)
         assert first.returncode == 0, err1
         assert second.returncode == 0, err2
         counted = server.handler.count()

@@ -46,9 +46,7 @@ def backend_of(url: DatabaseUrl) -> Backend:
     return BACKENDS[url.backend]
 
 
-def create_engine(
-    url: DatabaseUrl, *, durable: bool = False, busy_timeout: float = 30.0
-) -> Engine:
+def create_engine(url: DatabaseUrl, *, durable: bool = False, busy_timeout: float = 30.0) -> Engine:
     """An engine for ``url``; ``durable`` makes each SQLite commit wait for the disk, and a
     SQLite writer waits up to ``busy_timeout`` seconds for another one to finish."""
     return backend_of(url).make_engine(url, durable, busy_timeout)

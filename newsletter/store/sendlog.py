@@ -74,7 +74,7 @@ class SendLog(Database):
     def statuses(self, issue: str) -> dict[str, Status]:
         query = select(send_log.c.recipient, send_log.c.status).where(send_log.c.issue == issue)
         with self.read("read the send log") as conn:
-            return dict(conn.execute(query).all())  # type: ignore[arg-type]
+            return {r: s for r, s in conn.execute(query)}
 
     def counts(self, issue: str) -> dict[str, int]:
         query = (
@@ -158,9 +158,7 @@ class SendLog(Database):
         """Move the run's lease on; False when the run was ended (by itself or as gone)."""
         with self.transaction("renew the run's lease in the send log") as conn:
             cursor = conn.execute(
-                update(send_runs)
-                .where(send_runs.c.id == run)
-                .values(expires=self.clock() + lease)
+                update(send_runs).where(send_runs.c.id == run).values(expires=self.clock() + lease)
             )
         return cursor.rowcount == 1
 
@@ -267,7 +265,12 @@ class SendLog(Database):
         sent: list[dict[str, Any]] = []
         other: list[dict[str, Any]] = []
         for o in outcomes:
-            values = {"b_key": o.key, "b_detail": o.detail, "b_mid": o.message_id, "b_new": o.status}
+            values = {
+                "b_key": o.key,
+                "b_detail": o.detail,
+                "b_mid": o.message_id,
+                "b_new": o.status,
+            }
             if o.status == "uncertain":
                 let_go.append(values)
             elif o.status == "sent":
@@ -277,9 +280,9 @@ class SendLog(Database):
         with self.transaction("record what the server answered in the send log", lock=LOCK) as conn:
             if let_go:
                 conn.execute(
-                    update(send_log).where(held).values(
-                        run_id=None, detail=bindparam("b_detail"), updated=now
-                    ),
+                    update(send_log)
+                    .where(held)
+                    .values(run_id=None, detail=bindparam("b_detail"), updated=now),
                     let_go,
                 )
             for batch, where in ((sent, row), (other, held)):

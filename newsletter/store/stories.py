@@ -22,10 +22,10 @@ from pydantic import ValidationError
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
-from newsletter.store.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.errors import StoreError
 from newsletter.models import STORED, NewsItem
 from newsletter.store.db import Database, Target, insert
+from newsletter.store.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
 from newsletter.store.schema import (
     http_validators,
     item_keys,
@@ -412,7 +412,9 @@ def _meta(conn: Connection, key: str) -> str | None:
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
     stmt = insert(conn, store_meta).values(key=key, value=value)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[store_meta.c.key], set_={"value": value}))
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=[store_meta.c.key], set_={"value": value})
+    )
 
 
 def _writes(conn: Connection) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from newsletter.project import Project
 
 
+
 class Status(StrEnum):
     pending = "pending"
     confirmed = "confirmed"

@@ -1,7 +1,8 @@
 """The suppression list: addresses that must never get an issue (unsubscribed, bounced...).
 
-Kept in the project's store (shared by everyone who sends), compared case-insensitively, and honoured by every export
-and send. ``newsletter suppress add|list|import|remove`` manages it.
+Kept in the project's store (shared by everyone who sends from it), compared
+case-insensitively, and honoured by every export and send. ``newsletter suppress
+add|list|import|remove`` manages it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from newsletter.store.schema import suppressions
 
 Reason = Literal["unsubscribed", "bounced", "complained", "manual", "erased"]
 REASONS: tuple[str, ...] = get_args(Reason)
-
 
 
 @dataclass(frozen=True)
