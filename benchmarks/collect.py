@@ -167,6 +167,31 @@ def serve(folder: Path, sites: int) -> Iterator[list[str]]:
             child.wait()
 
 
+def fresh_store(root: Path, n: int) -> str | Path:
+    """A new SQLite file, or the emptied stories of NEWSLETTER_DATABASE_URL's database."""
+    import os
+
+    from sqlalchemy import delete
+
+    from newsletter.store.db import Database
+    from newsletter.store.schema import (
+        http_validators,
+        item_keys,
+        item_sketch,
+        item_sources,
+        items,
+        store_meta,
+    )  # fmt: skip
+
+    url = os.environ.get("NEWSLETTER_DATABASE_URL", "").strip()
+    if not url:
+        return root / f"store-{n}.db"
+    with Database(url) as db, db.transaction() as conn:
+        for table in (items, item_sources, item_keys, item_sketch, http_validators, store_meta):
+            conn.execute(delete(table))
+    return url
+
+
 def run(quick: bool) -> Row:
     import feedparser
 
@@ -197,7 +222,7 @@ def run(quick: bool) -> Row:
 
             def ours() -> None:
                 # A fresh store every time: every feed is fetched, parsed and stored in full.
-                with Store(root / f"store-{next(runs)}.db") as store:
+                with Store(fresh_store(root, next(runs))) as store:
                     report = collect(project, store)
                     if report.failed:
                         raise RuntimeError(f"{report.failed[0].name}: {report.failed[0].error}")

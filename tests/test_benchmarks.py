@@ -284,8 +284,9 @@ def test_an_unknown_workload_name_is_refused() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
-    assert "unknown workload rendr; choose from render, collect, select, export, startup" in (
-        proc.stderr
+    assert (
+        "unknown workload rendr; choose from render, collect, select, export, startup, sendlog"
+        in (proc.stderr)
     )
 
 
@@ -303,6 +304,7 @@ TINY = [
     "export.BASELINE_SAMPLE_QUICK=2",
     "export.WARMUP=20",
     "startup.REPEAT_QUICK=1",
+    "sendlog.RECIPIENTS_QUICK=20",
 ]
 
 
