@@ -61,7 +61,7 @@ def run(quick: bool) -> Row:
     ours = sorted(times)[len(times) // 2]
     rate = count / ours
     return make_row(
-        f"send-log claims ({count:,} recipients, {backend})",
+        f"sendlog claims ({count:,} recipients, {backend})",
         ours,
         None,
         f"at least {TARGET_PER_S:.0f} recipients/s",
