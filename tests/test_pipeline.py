@@ -56,12 +56,18 @@ def test_items_json_is_one_query_read_as_it_goes(sample_project: Path) -> None:
     project = Project.at(sample_project)
     run_month(project, "2020-10")
     with Store(project.store_path) as store:
+        from sqlalchemy import event
+
         statements: list[str] = []
-        store.db.set_trace_callback(statements.append)
+
+        def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(store.engine, "before_cursor_execute", seen)
         stored = store.iter_stored()
         first = next(stored)
         rest = list(stored)
-        store.db.set_trace_callback(None)
+        event.remove(store.engine, "before_cursor_execute", seen)
         assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
         assert store.seen(first.item.id) == (first.first_seen, first.last_seen)
         count = store.count()

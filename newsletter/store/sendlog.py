@@ -87,11 +87,14 @@ class SendLog(Database):
 
     def first_sent(self) -> dict[str, str]:
         """When each issue's first message was accepted (ISO 8601, UTC), oldest issue first."""
-        rows = self.db.execute(
-            "SELECT issue, MIN(updated) FROM send_log WHERE status = 'sent' "
-            "GROUP BY issue ORDER BY issue"
-        ).fetchall()
-        return {issue: str(first) for issue, first in rows}
+        query = (
+            select(send_log.c.issue, func.min(send_log.c.updated))
+            .where(send_log.c.status == "sent")
+            .group_by(send_log.c.issue)
+            .order_by(send_log.c.issue)
+        )
+        with self.read("read the send log") as conn:
+            return {issue: str(first) for issue, first in conn.execute(query)}
 
     def rows(self, issue: str) -> list[tuple[str, str, str | None]]:
         query = (

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from newsletter.project import Project
 
 
-
 class Status(StrEnum):
     pending = "pending"
     confirmed = "confirmed"
