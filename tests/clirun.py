@@ -45,10 +45,13 @@ def cli(
     *args: str,
     cwd: Path,
     input: str | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     columns: int = COLUMNS,
 ) -> CliResult:
-    """``newsletter ARGS`` run in this process, in ``cwd``, as a fresh process would run it."""
+    """``newsletter ARGS`` run in this process, in ``cwd``, as a fresh process would run it.
+
+    ``env`` sets variables for the run; a value of None unsets one.
+    """
     from newsletter.cli import main
     from newsletter.cli.app import console, err_console, state
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.clirun import CliResult, cli
 from tests.conftest import REPO
 from tests.test_send_smtp import SECRET, SmtpServer, free_port, without_tables
 
@@ -35,6 +36,13 @@ def serve_project(root: Path, smtp_port: int, web_port: int, extra: str = "") ->
         + extra
     )
     return root
+
+
+def serve_cli(root: Path, *args: str) -> CliResult:
+    """``newsletter ARGS --project ROOT`` in process, with the environment ``serve_env`` gives."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NEWSLETTER_")}
+    env.update(NEWSLETTER_SECRET=SECRET)
+    return cli(*args, "--project", str(root), cwd=root, env=env)
 
 
 def serve_env(**extra: str) -> dict[str, str]:

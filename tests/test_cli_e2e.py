@@ -83,13 +83,6 @@ def test_an_in_process_run_prints_what_a_real_process_prints(tmp_path: Path) -> 
 
     project = tmp_path / "x"
     cli("init", str(project), cwd=tmp_path)
-    runs = [
-        ["build", "2020-13"],
-        ["build", "2020-10"],
-        ["validate", "2020-10"],
-        ["send", "2020-10", "--rate", "fast"],
-        ["nosuchcommand"],
-        ["build", "--help"],
-    ]
+    runs = [["send", "2020-10", "--rate", "fast"], ["nosuchcommand"], ["build", "--help"]]
     for args in runs:
         assert in_process(*args, cwd=project) == cli(*args, cwd=project), args

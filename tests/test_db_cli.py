@@ -3,10 +3,7 @@ one-line errors (with a hint, no traceback, nothing written) for a database that
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,21 +21,19 @@ from newsletter.store.sendrun import SendRun
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers, open_subscribers
 from newsletter.store.suppression import SuppressionList
 from newsletter.store.url import parse
-from tests.conftest import REPO, write_project
+from tests.clirun import CliResult
+from tests.clirun import cli as run_cli
+from tests.conftest import write_project
 from tests.pgserver import Backend, BackendFactory
 
 EXIT_STORE = 4
 
 
-def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", **env},
-    )  # fmt: skip
+def cli(*args: str, cwd: Path, **env: str) -> CliResult:
+    return run_cli(*args, cwd=cwd, env=env)
 
 
-def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
+def one_line_error(result: CliResult, *words: str) -> str:
     assert result.returncode == EXIT_STORE, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

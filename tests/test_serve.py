@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +14,7 @@ from newsletter.deliver.merge import unsubscribe_token
 from newsletter.project import Project
 from newsletter.store.subscribers import open_subscribers
 from newsletter.tokens import Purpose, Tokens
+from tests.clirun import CliResult
 from tests.serve_support import (
     SECRET,
     SmtpServer,
@@ -24,7 +23,7 @@ from tests.serve_support import (
     free_port,
     mail_to,
     running_service,
-    serve_env,
+    serve_cli,
     serve_project,
 )
 
@@ -57,11 +56,8 @@ def subscribers(root: Path, topic: str | None = None) -> list[dict[str, object]]
 
 
 def cli_list(root: Path, *args: str) -> list[dict[str, object]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "newsletter", "subscribers", "list", "--json",
-         "--project", str(root), *args],
-        capture_output=True, text=True, env=serve_env(), check=True,
-    )  # fmt: skip
+    out = serve_cli(root, "subscribers", "list", "--json", *args)
+    assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
@@ -121,11 +117,8 @@ def test_sign_up_confirm_and_one_click_unsubscribe(
     answer = httpx.post(url, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200 and answer.content == b""
     assert status_of(root, "ada@example.org") == "unsubscribed"
-    history = subprocess.run(
-        [sys.executable, "-m", "newsletter", "subscribers", "export", "ada@example.org",
-         "--project", str(root)],
-        capture_output=True, text=True, env=serve_env(), check=True,
-    )  # fmt: skip
+    history = serve_cli(root, "subscribers", "export", "ada@example.org")
+    assert history.returncode == 0, history.stderr
     actions = [e["action"] for e in json.loads(history.stdout)["consent_history"]]
     assert actions == ["subscribe-requested", "confirmed", "unsubscribed"]
     first = json.loads(history.stdout)["consent_history"][0]
@@ -296,11 +289,8 @@ def test_the_trusted_proxy_gives_the_client_address(tmp_path: Path, smtp: SmtpSe
             data={"csrf": csrf_of(page.text), "email": "proxied@example.org", "consent": "yes"},
             headers={"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https"},
         )
-    out = subprocess.run(
-        [sys.executable, "-m", "newsletter", "subscribers", "export", "proxied@example.org",
-         "--project", str(root)],
-        capture_output=True, text=True, env=serve_env(), check=True,
-    )  # fmt: skip
+    out = serve_cli(root, "subscribers", "export", "proxied@example.org")
+    assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["consent_history"][0]["ip"] == "203.0.113.9"
 
 
@@ -325,11 +315,8 @@ def test_links_from_the_confirmation_mail_carry_the_edition(
     assert query["lang"] == ["en"] and query["token"]
 
 
-def send_issue(root: Path, month: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newsletter", "send", month, "--yes", "--project", str(root)],
-        capture_output=True, text=True, env=serve_env(), timeout=120,
-    )  # fmt: skip
+def send_issue(root: Path, month: str) -> CliResult:
+    return serve_cli(root, "send", month, "--yes")
 
 
 def test_sample_project_sign_up_confirm_send_and_unsubscribe(tmp_path: Path) -> None:
@@ -365,10 +352,7 @@ def test_sample_project_sign_up_confirm_send_and_unsubscribe(tmp_path: Path) -> 
                 if part.startswith(f"{base}/preferences")
             )
             assert client.get(prefs).status_code == 200  # the footer's preference centre works
-            built = subprocess.run(
-                [sys.executable, "-m", "newsletter", "build", "2020-10", "--project", str(root)],
-                capture_output=True, text=True, env=serve_env(),
-            )  # fmt: skip
+            built = serve_cli(root, "build", "2020-10")
             assert built.returncode == 0, built.stderr
             assert f'href="{base}/subscribe"' in (root / "build" / "index.html").read_text()
 
