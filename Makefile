@@ -23,7 +23,7 @@ test: $(BIN)/python
 lint: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy newsletter benchmarks
+	$(BIN)/mypy newsletter benchmarks tests
 
 # Regenerate the golden files after an intended rendering change; review the diff.
 golden: $(BIN)/python

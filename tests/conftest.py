@@ -9,6 +9,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,7 +97,9 @@ class LocalServer:
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def static(self, path: str, request: Mapping[str, str] | None = None) -> Response:
+    def static(
+        self, path: str, request: Mapping[str, str] | Message[str, str] | None = None
+    ) -> Response:
         if self.root is None:
             return Response(b"not found", 404)
         target = (self.root / path.lstrip("/")).resolve()

@@ -99,10 +99,7 @@ def wait_for_mail(smtp: SmtpServer, count: int, timeout: float = 15) -> list[Ema
         if time.monotonic() > deadline:
             raise AssertionError(f"expected {count} mail(s), got {len(smtp.handler.received)}")
         time.sleep(0.05)
-    return [
-        message_from_bytes(r.data, policy=policy.default)  # type: ignore[misc]
-        for r in smtp.handler.received
-    ]
+    return [message_from_bytes(r.data, policy=policy.default) for r in smtp.handler.received]
 
 
 def mail_to(smtp: SmtpServer, address: str, timeout: float = 15) -> EmailMessage:
@@ -111,7 +108,7 @@ def mail_to(smtp: SmtpServer, address: str, timeout: float = 15) -> EmailMessage
     while True:
         for received in list(smtp.handler.received):
             if received.rcpt == [address]:
-                return message_from_bytes(received.data, policy=policy.default)  # type: ignore[return-value]
+                return message_from_bytes(received.data, policy=policy.default)
         if time.monotonic() > deadline:
             raise AssertionError(f"no mail reached {address}")
         time.sleep(0.05)

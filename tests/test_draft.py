@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -33,7 +34,7 @@ def only_additions(before: str, after: str) -> list[str]:
     return added
 
 
-def october(n: int, **fields: object) -> NewsItem:
+def october(n: int, **fields: Any) -> NewsItem:
     return item(f"October story {n}", f"2020-10-{n + 1:02d}T09:00:00", image=image(), **fields)
 
 

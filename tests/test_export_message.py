@@ -51,7 +51,7 @@ def parse(raw: bytes) -> email.message.EmailMessage:
     return msg
 
 
-def body(part: email.message.EmailMessage) -> str:
+def body(part: email.message.MIMEPart) -> str:
     content = part.get_content()
     assert isinstance(content, str)
     return content.replace("\r\n", "\n")

@@ -133,14 +133,15 @@ def check(value: Any, schema: Any, path: str = "$") -> None:
 def test_the_checker_rejects_what_it_should() -> None:
     schema = Obj({"a": Arr(Str(email=True), 1, 2)}, {"b": Int()})
     check({"a": ["x@example.org"], "b": 1}, schema)
-    for bad in (
+    wrong: list[dict[str, object]] = [
         {},
         {"a": []},
         {"a": ["x", "y", "z"]},
         {"a": ["nope"]},
         {"a": ["x@example.org"], "c": 1},
         {"a": ["x@example.org"], "b": True},
-    ):
+    ]
+    for bad in wrong:
         with pytest.raises(AssertionError):
             check(bad, schema)
 
@@ -375,7 +376,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def manifest(out: Path) -> dict[str, Any]:
-    data = json.loads((out / "manifest.json").read_text())
+    data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
     assert data["issue"] == "2020-10" and data["recipients"] in (SIZE, 0)
     assert data["audience"]["accepted"] == SIZE
     rejected = {(r["line"], r["kind"]) for r in data["audience"]["rejected"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def served(body: bytes, ctype: str = "image/jpeg", status: int = 200) -> Respons
 
 
 @pytest.fixture
-def images() -> LocalServer:
+def images() -> Iterator[LocalServer]:
     with LocalServer() as server:
         yield server
 
@@ -194,7 +195,8 @@ def test_transparency_stays_png() -> None:
     out = prepare_image(buffer.getvalue(), CARD, credit="Logo: OCC")
     image = Image.open(io.BytesIO(out.data))
     assert image.format == "PNG" and out.extension == "png" and image.mode == "RGBA"
-    assert image.getpixel((0, 0))[3] == 0
+    corner = image.getpixel((0, 0))
+    assert isinstance(corner, tuple) and corner[3] == 0  # transparent
     assert image.info.get("Copyright") == "Logo: OCC"
 
 
@@ -347,8 +349,8 @@ def test_the_focus_override_reaches_the_image() -> None:
             "overrides": {"focus": [0.25, 0.75]},
         }
     )  # fmt: skip
-    assert story.effective().image is not None
-    assert story.effective().image.focus == (0.25, 0.75)
+    picture = story.effective().image
+    assert picture is not None and picture.focus == (0.25, 0.75)
 
 
 def test_the_sample_issue_shows_its_local_pictures(sample_project: Path) -> None:

@@ -131,8 +131,8 @@ def test_a_broken_edit_shows_the_error_and_the_server_keeps_running(
 
     path.write_text(good.replace(f"subject: {subject}", "subject: ''", 1))
     assert events.next()[0] == "reload"
-    page = httpx.get(server.url).text
-    assert "This issue does not build" in page and "subject" in page
+    text = httpx.get(server.url).text
+    assert "This issue does not build" in text and "subject" in text
 
     path.write_text(good)
     assert events.next()[0] == "reload"

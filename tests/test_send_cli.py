@@ -88,7 +88,9 @@ def test_done_when_send_the_sample_issue_to_a_messy_audience(
         url = str(msg["List-Unsubscribe"]).strip("<>")
         assert url.startswith("https://") and "token=" in url
         assert merge.verify_unsubscribe_token(secret, url.split("token=")[1]) == address.lower()
-        html = msg.get_body(("html",)).get_content()
+        html_part = msg.get_body(("html",))
+        assert html_part is not None
+        html = html_part.get_content()
         assert f'href="{url}"' in html, "the visible unsubscribe link is the personal one"
         assert "Bcc" not in str(msg["To"]) and msg["Bcc"] is None
         assert msg["Message-ID"] and msg["Date"] and msg["List-Id"]

@@ -146,7 +146,7 @@ def without_tables(text: str, *names: str) -> str:
     for line in text.splitlines(keepends=True):
         if line.startswith("["):
             match = re.match(r"\[([\w.]+)\]", line)
-            skip = bool(match) and match.group(1) in names
+            skip = match is not None and match.group(1) in names
         if not skip:
             out.append(line)
     return "".join(out)
