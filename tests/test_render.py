@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_config
+from newsletter.config import Config, load_config
 from newsletter.errors import RenderError
 from newsletter.models import Image, Issue, Section, Story
 from newsletter.render import make_environment, package_templates, render_issue
@@ -12,7 +12,7 @@ from tests.conftest import write_project
 
 
 @pytest.fixture
-def config(tmp_path: Path):  # type: ignore[no-untyped-def]
+def config(tmp_path: Path) -> Config:
     root = write_project(tmp_path, [])
     return load_config(root / "newsletter.toml")
 
@@ -34,7 +34,7 @@ def story(**overrides: object) -> Story:
     return Story.model_validate(fields)
 
 
-def test_story_text_stays_literal(config) -> None:  # type: ignore[no-untyped-def]
+def test_story_text_stays_literal(config: Config) -> None:
     hostile = story(
         title="<script>alert(1)</script> {{ 7*7 }}",
         summary='<img src=x onerror="alert(1)"> {% if true %}x{% endif %}',
@@ -48,7 +48,7 @@ def test_story_text_stays_literal(config) -> None:  # type: ignore[no-untyped-de
     assert "{% if true %}" in rendered.text
 
 
-def test_story_without_image_has_no_img(config) -> None:  # type: ignore[no-untyped-def]
+def test_story_without_image_has_no_img(config: Config) -> None:
     env = make_environment([package_templates()])
     html = render_issue(env, config, issue_with(story())).html
     assert "<img" not in html
@@ -57,7 +57,7 @@ def test_story_without_image_has_no_img(config) -> None:  # type: ignore[no-unty
     assert 'alt="A photo"' in html
 
 
-def test_template_syntax_error_names_template_and_line(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_template_syntax_error_names_template_and_line(config: Config, tmp_path: Path) -> None:
     custom = tmp_path / "templates"
     custom.mkdir()
     (custom / "email.mjml.j2").write_text("<mjml>\n<mj-body>\n{% if %}\n</mj-body></mjml>")
@@ -66,7 +66,7 @@ def test_template_syntax_error_names_template_and_line(config, tmp_path: Path) -
         render_issue(env, config, issue_with(story()))
 
 
-def test_unclosed_tag_is_reported_before_mjml_sees_it(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unclosed_tag_is_reported_before_mjml_sees_it(config: Config, tmp_path: Path) -> None:
     custom = tmp_path / "templates"
     custom.mkdir()
     (custom / "email.mjml.j2").write_text("<mjml><mj-body><mj-section></mj-body></mjml>")
@@ -75,7 +75,7 @@ def test_unclosed_tag_is_reported_before_mjml_sees_it(config, tmp_path: Path) ->
         render_issue(env, config, issue_with(story()))
 
 
-def test_mjml_error_names_the_template_line(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_mjml_error_names_the_template_line(config: Config, tmp_path: Path) -> None:
     custom = tmp_path / "templates"
     custom.mkdir()
     # mjml-python rejects markup inside mj-preview with a ValueError.

@@ -16,6 +16,7 @@ from newsletter.issuefile import load_issue
 from newsletter.models import Image, Issue, Kind, Section, Story
 from newsletter.project import Project
 from newsletter.render import (
+    Rendered,
     make_environment,
     package_templates,
     plan_layout,
@@ -27,6 +28,8 @@ from newsletter.render.theme import build_theme, contrast_ratio, relative_lumina
 from tests.conftest import GOLDEN, REPO, write_project
 
 FULL_ISSUE = GOLDEN / "issues" / "2024-03.yaml"
+# The full issue: the model, its render, the HTML as a preview fills it, and that HTML parsed.
+Full = tuple[Issue, Rendered, str, LexborHTMLParser]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="module")
-def full(project: Project):  # type: ignore[no-untyped-def]
+def full(project: Project) -> Full:
     """The 12-story issue, rendered once for the module."""
     issue = load_issue(FULL_ISSUE)
     rendered = render_issue(project_environment(project), project.config, issue)
@@ -43,13 +46,13 @@ def full(project: Project):  # type: ignore[no-untyped-def]
     return issue, rendered, html, LexborHTMLParser(html)
 
 
-def test_full_issue_is_under_the_gmail_budget(full) -> None:  # type: ignore[no-untyped-def]
+def test_full_issue_is_under_the_gmail_budget(full: Full) -> None:
     issue, _, html, _ = full
     assert len(issue.stories()) == 12
     assert len(html.encode()) < 90 * 1024
 
 
-def test_html_lang_dir_and_layout_tables(full) -> None:  # type: ignore[no-untyped-def]
+def test_html_lang_dir_and_layout_tables(full: Full) -> None:
     *_, tree = full
     html_tag = tree.css_first("html")
     assert html_tag is not None
@@ -58,15 +61,15 @@ def test_html_lang_dir_and_layout_tables(full) -> None:  # type: ignore[no-untyp
     assert tables and all(t.attributes.get("role") == "presentation" for t in tables)
 
 
-def test_headings_one_h1_no_skipped_levels(full) -> None:  # type: ignore[no-untyped-def]
+def test_headings_one_h1_no_skipped_levels(full: Full) -> None:
     *_, tree = full
-    levels = [int(node.tag[1]) for node in tree.css("h1, h2, h3, h4, h5, h6")]
+    levels = [int(tag[1]) for node in tree.css("h1, h2, h3, h4, h5, h6") if (tag := node.tag)]
     assert levels.count(1) == 1 and levels[0] == 1
     assert all(b <= a + 1 for a, b in itertools.pairwise(levels))
     assert 3 in levels  # cards sit under their section headings
 
 
-def test_every_image_has_alt_and_width(full) -> None:  # type: ignore[no-untyped-def]
+def test_every_image_has_alt_and_width(full: Full) -> None:
     issue, _, _, tree = full
     images = tree.css("img")
     with_image = [s for s in issue.stories() if s.image]
@@ -77,7 +80,7 @@ def test_every_image_has_alt_and_width(full) -> None:  # type: ignore[no-untyped
         assert "background-color" not in (img.attributes.get("style") or "")  # kept in <style>
 
 
-def test_hidden_preheader(full) -> None:  # type: ignore[no-untyped-def]
+def test_hidden_preheader(full: Full) -> None:
     issue, _, _, tree = full
     div = tree.css_first("div.nl-preheader")
     assert div is not None
@@ -93,7 +96,7 @@ def test_no_preheader_no_hidden_div(project: Project) -> None:
     assert "nl-preheader" not in html
 
 
-def test_dark_mode_and_style_blocks(full, project: Project) -> None:  # type: ignore[no-untyped-def]
+def test_dark_mode_and_style_blocks(full: Full, project: Project) -> None:
     *_, tree = full
     metas = {m.attributes.get("name"): m.attributes.get("content") for m in tree.css("meta")}
     assert (
@@ -111,7 +114,7 @@ def test_dark_mode_and_style_blocks(full, project: Project) -> None:  # type: ig
     assert not any("max-width: 479px" in s for s in dark)
 
 
-def test_mj_style_inline_is_inlined_not_left_in_a_style_block(full) -> None:  # type: ignore[no-untyped-def]
+def test_mj_style_inline_is_inlined_not_left_in_a_style_block(full: Full) -> None:
     _, rendered, html, tree = full
     assert 'mj-style inline="inline"' in rendered.mjml
     assert ".nl-kicker {" not in html
@@ -119,7 +122,7 @@ def test_mj_style_inline_is_inlined_not_left_in_a_style_block(full) -> None:  # 
     assert kicker is not None and "text-transform: uppercase" in (kicker.attributes["style"] or "")
 
 
-def test_buttons_and_footer_links_are_tap_targets(full) -> None:  # type: ignore[no-untyped-def]
+def test_buttons_and_footer_links_are_tap_targets(full: Full) -> None:
     *_, tree = full
     buttons = [a for a in tree.css("a") if "inline-block" in (a.attributes.get("style") or "")]
     # Read more on each news story, the link under each call and event, the footer links and
@@ -127,12 +130,14 @@ def test_buttons_and_footer_links_are_tap_targets(full) -> None:  # type: ignore
     assert len(buttons) == len(full[0].stories()) + 3 + 1
     for a in buttons:
         style = a.attributes["style"] or ""
-        line = int(re.search(r"line-height:\s*(\d+)px", style).group(1))  # type: ignore[union-attr]
+        height = re.search(r"line-height:\s*(\d+)px", style)
+        assert height is not None, style
+        line = int(height.group(1))
         pad = re.search(r"padding:\s*(\d+)px", style)
         assert pad and line + 2 * int(pad.group(1)) >= 44, style
 
 
-def test_utm_only_on_story_links(full, project: Project) -> None:  # type: ignore[no-untyped-def]
+def test_utm_only_on_story_links(full: Full, project: Project) -> None:
     issue, rendered, _, tree = full
     hrefs = [a.attributes.get("href") or "" for a in tree.css("a")]
     story_urls = {s.url for s in issue.stories()}
@@ -178,7 +183,7 @@ def test_add_utm_keeps_fragments_and_other_schemes() -> None:
     assert add_utm("https://e.org/p", {}) == "https://e.org/p"
 
 
-def test_plain_text_part(full) -> None:  # type: ignore[no-untyped-def]
+def test_plain_text_part(full: Full) -> None:
     issue, rendered, *_ = full
     text = rendered.text
     for line in text.splitlines():
@@ -222,7 +227,7 @@ def test_layout_sorts_stories_into_places() -> None:
     assert layout.calls_title == "Calls & deadlines" and layout.lead is None
 
 
-def test_card_without_image_has_single_column(full) -> None:  # type: ignore[no-untyped-def]
+def test_card_without_image_has_single_column(full: Full) -> None:
     _, rendered, *_ = full
     card = rendered.mjml.split("New group leader in tumour biology")[0].rsplit("<mj-section", 1)[1]
     assert "<mj-image" not in card and 'width="36%"' not in card
@@ -259,7 +264,7 @@ def test_unknown_mjml_tag_fails_the_build_with_template_and_line(
     assert "partials/intro.mjml.j2:3" in caught.value.message
 
 
-def test_broken_images_degrade_to_a_tinted_box_with_alt_text(full, project: Project) -> None:  # type: ignore[no-untyped-def]
+def test_broken_images_degrade_to_a_tinted_box_with_alt_text(full: Full, project: Project) -> None:
     *_, tree = full
     css = " ".join(s.text() or "" for s in tree.css("style"))
     theme = build_theme(project.config.brand)
