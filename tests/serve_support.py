@@ -18,7 +18,8 @@ import httpx
 
 from tests.clirun import CliResult, cli
 from tests.conftest import REPO
-from tests.test_send_smtp import SECRET, SmtpServer, free_port, without_tables
+from tests.factories import without_tables
+from tests.test_send_smtp import SECRET, SmtpServer, free_port
 
 
 def serve_project(root: Path, smtp_port: int, web_port: int, extra: str = "") -> Path:

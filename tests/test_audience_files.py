@@ -12,7 +12,8 @@ from newsletter.deliver.csvfile import SAMPLE_BYTES, read_address_list, sniff_de
 from newsletter.errors import ProjectError
 from newsletter.store.suppression import SuppressionList
 from tests.clirun import cli
-from tests.test_send_smtp import SECRET, make_project
+from tests.factories import send_project as make_project
+from tests.test_send_smtp import SECRET
 
 
 def write(path: Path, text: str | bytes) -> Path:

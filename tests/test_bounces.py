@@ -13,7 +13,9 @@ from newsletter.deliver.send import make_transport, plan_send, run_send
 from newsletter.project import Project
 from newsletter.store.suppression import SuppressionList
 from tests.conftest import FIXTURES
-from tests.test_send_smtp import SmtpServer, audience, env, make_project, smtp_server
+from tests.factories import audience
+from tests.factories import send_project as make_project
+from tests.test_send_smtp import SmtpServer, env, smtp_server
 
 __all__ = ["env", "smtp_server"]  # fixtures
 

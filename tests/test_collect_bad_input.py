@@ -13,7 +13,9 @@ import pytest
 from newsletter.collect import SourceReport
 from newsletter.models import NewsItem
 from tests.conftest import FIXTURES, LocalServer, Response
-from tests.test_collect_sources import assert_clean_html, make_project, run, source
+from tests.factories import collect_project as make_project
+from tests.factories import source
+from tests.test_collect_sources import assert_clean_html, run
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 # Short waits so the failure paths are tested without slowing the suite.

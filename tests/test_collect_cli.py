@@ -16,7 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 from tests.clirun import CliResult
 from tests.clirun import cli as run_cli
 from tests.conftest import FIXTURES, REPO, LocalServer, Response
-from tests.test_collect_sources import SOURCES, make_project, source
+from tests.factories import collect_project as make_project
+from tests.factories import source
+from tests.test_collect_sources import SOURCES
 
 EXIT_SOME_SOURCES_FAILED = 3
 

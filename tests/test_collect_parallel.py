@@ -11,7 +11,8 @@ from newsletter.models import NewsItem
 from newsletter.project import Project
 from newsletter.store import Store
 from tests.conftest import REPO, LocalServer, Response
-from tests.test_collect_sources import make_project, source
+from tests.factories import collect_project as make_project
+from tests.factories import source
 
 FEEDS = [
     "/tests/fixtures/feeds/atom.xml",

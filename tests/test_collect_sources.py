@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -12,28 +11,11 @@ from newsletter.collect import CollectReport, collect
 from newsletter.models import Kind, NewsItem
 from newsletter.project import Project
 from newsletter.store import Store
-from tests.conftest import CONFIG_TEMPLATE, FIXTURES, REPO, LocalServer, Response
+from tests.conftest import FIXTURES, REPO, LocalServer, Response
+from tests.factories import collect_project as make_project
+from tests.factories import source
 
 SOURCES = REPO / "sources"
-
-
-def make_project(root: Path, sources: str, extra: str = "") -> Project:
-    """A project whose newsletter.toml has these [[sources]] (raw TOML) and extra tables."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "newsletter.toml").write_text(CONFIG_TEMPLATE.format(sources=sources) + extra)
-    return Project.at(root)
-
-
-def source(name: str, kind: str, url: str, **more: object) -> str:
-    lines = [f"[[sources]]\nname = {json.dumps(name)}\nkind = {json.dumps(kind)}"]
-    lines.append(f"url = {json.dumps(url)}")
-    for key, value in more.items():
-        if isinstance(value, dict):
-            table = ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items())
-            lines.append(f"{key} = {{ {table} }}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
 
 
 def run(project: Project) -> tuple[CollectReport, list[NewsItem]]:

@@ -6,7 +6,7 @@ deadline helpers; the draft and the layout both ask ``lead_story``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +15,24 @@ import pytest
 from newsletter.build import render_month
 from newsletter.editor import draft
 from newsletter.issuefile import dump_yaml, issue_to_yaml, load_issue, validate_issue, write_text
-from newsletter.models import Image, Issue, Kind, NewsItem, Section, Story, item_id, lead_story
+from newsletter.models import Issue, Kind, NewsItem, Section, Story, lead_story
 from newsletter.project import Project
 from newsletter.render import plan_layout
 from newsletter.store import Store
+from tests import factories
 from tests.clirun import cli
-from tests.conftest import write_project
+from tests.factories import draft_project, image
 
 SEND = date(2020, 11, 3)
 
 
 def news_item(title: str, day: int, **fields: Any) -> NewsItem:
-    url = f"https://example.org/{title.lower().replace(' ', '-')}"
-    data: dict[str, Any] = {
-        "id": item_id(url),
-        "source": "Cluster",
-        "title": title,
-        "url": url,
-        "published": datetime(2020, 10, day, 9, tzinfo=UTC),
-        "summary": f"About {title.lower()}.",
-    }
-    data.update(fields)
-    return NewsItem.model_validate(data)
-
-
-def photo() -> Image:
-    return Image(url="https://example.org/photo.jpg", alt="A photo", width=800)
+    return factories.news_item(title, f"2020-10-{day:02d}T09:00:00", **fields)
 
 
 def project_with(root: Path, items: list[NewsItem], draft_settings: str = "") -> Project:
-    write_project(root, [{"name": "Cluster", "kind": "feed", "url": "cluster.xml"}])
-    config = root / "newsletter.toml"
-    config.write_text(config.read_text() + "\n[draft]\n" + draft_settings)
-    project = Project.at(root)
+    cluster = [{"name": "Cluster", "kind": "feed", "url": "cluster.xml"}]
+    project = draft_project(root, draft_settings, sources=cluster)
     with Store(project.store_path) as store:
         store.write_source("Cluster", items)
     return project
@@ -134,7 +119,7 @@ def test_both_templates_and_items_show_the_due_date(tmp_path: Path) -> None:
     seminar = news_item(
         "Seminar", 6, kind=Kind.event, deadline=date(2020, 11, 10), event_date=date(2020, 11, 25)
     )
-    project = project_with(tmp_path, [award, seminar, news_item("News", 7, image=photo())])
+    project = project_with(tmp_path, [award, seminar, news_item("News", 7, image=image())])
     draft(project, "2020-10", send_date=SEND)
     done = render_month(project, "2020-10")
     for part in (done.preview_text, done.preview_html):
@@ -152,9 +137,9 @@ def test_the_drafted_lead_is_the_story_the_email_opens_with(tmp_path: Path) -> N
     """No [[draft.sections]]: the best story with a photo is an award call, which the email
     lists with the calls; the lead, and the subject, must come from a story that can lead."""
     items = [
-        news_item("Cancer research prize", 20, kind=Kind.award, image=photo(),
+        news_item("Cancer research prize", 20, kind=Kind.award, image=image(),
                   summary="Nominate a colleague for the prize."),
-        news_item("New partnership", 10, image=photo(), summary="A partnership on AI."),
+        news_item("New partnership", 10, image=image(), summary="A partnership on AI."),
         news_item("Short note", 12),
     ]  # fmt: skip
     project = project_with(tmp_path, items, '[draft.keywords]\n"prize" = 5\n')

@@ -16,7 +16,11 @@ from newsletter.issuefile import load_issue
 from newsletter.models import Kind, NewsItem
 from newsletter.project import Project
 from tests.clirun import cli
-from tests.test_editor import SECTION_RULES, image, item, make_project, store
+from tests.factories import draft_project as make_project
+from tests.factories import image
+from tests.factories import news_item as item
+from tests.factories import store_items as store
+from tests.test_editor import SECTION_RULES
 
 
 def only_additions(before: str, after: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +19,14 @@ from newsletter.editor import (
 from newsletter.editor.select import Selection
 from newsletter.errors import ProjectError
 from newsletter.issuefile import load_issue
-from newsletter.models import Image, Kind, NewsItem, item_id
+from newsletter.models import Kind
 from newsletter.project import Project
 from newsletter.store import Store
-from tests.conftest import write_project
+from tests.factories import draft_project as make_project
+from tests.factories import image
+from tests.factories import news_item as item
+from tests.factories import store_items as store
 
-SOURCES = [
-    {"name": "Cluster", "kind": "feed", "url": "cluster.xml"},
-    {"name": "Institute", "kind": "page", "url": "institute.html"},
-]
 SECTION_RULES = """
 [[draft.sections]]
 title = "Calls & deadlines"
@@ -47,38 +46,6 @@ sources = ["Institute"]
 title = "From the cluster"
 sources = ["Cluster"]
 """
-
-
-def make_project(root: Path, draft: str = "") -> Project:
-    write_project(root, SOURCES)
-    (root / "newsletter.toml").write_text(
-        (root / "newsletter.toml").read_text() + "\n[draft]\n" + draft
-    )
-    return Project.at(root)
-
-
-def item(title: str, published: str, source: str = "Cluster", **fields: Any) -> NewsItem:
-    url = f"https://example.org/{title.lower().replace(' ', '-')}"
-    when = datetime.fromisoformat(published)
-    data: dict[str, Any] = {
-        "id": item_id(url),
-        "source": source,
-        "title": title,
-        "url": url,
-        "published": when if when.tzinfo else when.replace(tzinfo=UTC),
-        "summary": f"About {title.lower()}.",
-    }
-    data.update(fields)
-    return NewsItem.model_validate(data)
-
-
-def image(width: int | None = 800) -> Image:
-    return Image(url="https://example.org/photo.jpg", alt="A photo", width=width)
-
-
-def store(project: Project, *items: NewsItem) -> None:
-    with Store(project.store_path) as db:
-        db.upsert(items)
 
 
 def select(project: Project, month: str, send: str | None = None, **kwargs: Any) -> Selection:

@@ -34,7 +34,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     import shutil
 
     from tests.conftest import REPO
-    from tests.test_send_smtp import without_tables
+    from tests.factories import without_tables
 
     root = tmp_path_factory.mktemp("msg")
     text = without_tables((REPO / "newsletter.toml").read_text(), "send")

@@ -28,7 +28,7 @@ from newsletter.errors import ConfigError, ExportError
 from newsletter.project import Project
 from newsletter.store.suppression import SuppressionList
 from tests.conftest import FIXTURES, REPO
-from tests.test_send_smtp import without_tables
+from tests.factories import without_tables
 
 SECRET = "export-test-secret-0123456789"
 SIZE = 2345

@@ -19,7 +19,9 @@ from newsletter.issuefile import (
 )
 from newsletter.project import Project
 from tests.clirun import CliResult, cli, cli_process
-from tests.test_editor import item, make_project, store
+from tests.factories import draft_project as make_project
+from tests.factories import news_item as item
+from tests.factories import store_items as store
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

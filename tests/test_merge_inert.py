@@ -24,9 +24,11 @@ from newsletter.editor import draft
 from newsletter.issuefile import load_issue
 from newsletter.project import Project
 from newsletter.render.textfmt import markdown_filter, markdown_text
-from tests.test_editor import item, store
-from tests.test_editor import make_project as editor_project
-from tests.test_send_smtp import SECRET, SmtpServer, make_project
+from tests.factories import draft_project as editor_project
+from tests.factories import news_item as item
+from tests.factories import send_project as make_project
+from tests.factories import store_items as store
+from tests.test_send_smtp import SECRET, SmtpServer
 
 VICTIM = "victim@example.org"
 HOSTILE_STORY = """\

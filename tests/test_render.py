@@ -1,14 +1,14 @@
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from newsletter.config import Config, load_config
 from newsletter.errors import RenderError
-from newsletter.models import Image, Issue, Section, Story
+from newsletter.models import Image, Issue, Section
 from newsletter.render import make_environment, package_templates, render_issue
 from tests.conftest import write_project
+from tests.factories import issue_of, story
 
 
 @pytest.fixture
@@ -17,30 +17,13 @@ def config(tmp_path: Path) -> Config:
     return load_config(root / "newsletter.toml")
 
 
-def issue_with(*stories: Story) -> Issue:
-    return Issue(
-        month="2020-10", subject="S", sections=[Section(title="News", stories=list(stories))]
-    )
-
-
-def story(**overrides: object) -> Story:
-    fields: dict[str, object] = {
-        "id": "1",
-        "title": "Title",
-        "url": "https://example.org/a",
-        "published": datetime(2020, 10, 5, tzinfo=UTC),
-    }
-    fields.update(overrides)
-    return Story.model_validate(fields)
-
-
 def test_story_text_stays_literal(config: Config) -> None:
     hostile = story(
         title="<script>alert(1)</script> {{ 7*7 }}",
         summary='<img src=x onerror="alert(1)"> {% if true %}x{% endif %}',
     )
     env = make_environment([package_templates()])
-    rendered = render_issue(env, config, issue_with(hostile))
+    rendered = render_issue(env, config, issue_of(hostile))
     assert "<script>alert" not in rendered.html
     assert "&lt;script&gt;" in rendered.html
     assert "{{ 7*7 }}" in rendered.html and "49" not in rendered.html
@@ -50,10 +33,10 @@ def test_story_text_stays_literal(config: Config) -> None:
 
 def test_story_without_image_has_no_img(config: Config) -> None:
     env = make_environment([package_templates()])
-    html = render_issue(env, config, issue_with(story())).html
+    html = render_issue(env, config, issue_of(story())).html
     assert "<img" not in html
     with_image = story(image=Image(url="https://example.org/i.jpg", alt="A photo"))
-    html = render_issue(env, config, issue_with(with_image)).html
+    html = render_issue(env, config, issue_of(with_image)).html
     assert 'alt="A photo"' in html
 
 
@@ -63,7 +46,7 @@ def test_template_syntax_error_names_template_and_line(config: Config, tmp_path:
     (custom / "email.mjml.j2").write_text("<mjml>\n<mj-body>\n{% if %}\n</mj-body></mjml>")
     env = make_environment([custom, package_templates()])
     with pytest.raises(RenderError, match=r"email.mjml.j2:3: template syntax error"):
-        render_issue(env, config, issue_with(story()))
+        render_issue(env, config, issue_of(story()))
 
 
 def test_unclosed_tag_is_reported_before_mjml_sees_it(config: Config, tmp_path: Path) -> None:
@@ -72,7 +55,7 @@ def test_unclosed_tag_is_reported_before_mjml_sees_it(config: Config, tmp_path: 
     (custom / "email.mjml.j2").write_text("<mjml><mj-body><mj-section></mj-body></mjml>")
     env = make_environment([custom, package_templates()])
     with pytest.raises(RenderError, match=r"<mj-section> is not closed before </mj-body>"):
-        render_issue(env, config, issue_with(story()))
+        render_issue(env, config, issue_of(story()))
 
 
 def test_mjml_error_names_the_template_line(config: Config, tmp_path: Path) -> None:
@@ -85,7 +68,7 @@ def test_mjml_error_names_the_template_line(config: Config, tmp_path: Path) -> N
     )
     env = make_environment([custom, package_templates()])
     with pytest.raises(RenderError, match="MJML error") as caught:
-        render_issue(env, config, issue_with(story()))
+        render_issue(env, config, issue_of(story()))
     assert "email.mjml.j2:3" in caught.value.message
 
 

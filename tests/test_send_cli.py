@@ -22,7 +22,9 @@ from newsletter.store.sendlog import SendLog
 from tests.clirun import CliResult, cli_popen
 from tests.clirun import cli as run_cli
 from tests.conftest import FIXTURES
-from tests.test_send_smtp import SmtpServer, audience, make_project
+from tests.factories import audience
+from tests.factories import send_project as make_project
+from tests.test_send_smtp import SmtpServer
 
 SECRET = "cli-test-secret-0123456789"
 SAMPLE = FIXTURES / "audiences" / "sample.csv"

@@ -22,7 +22,9 @@ from newsletter.deliver.send import make_transport, plan_send, run_send
 from newsletter.errors import SendError
 from newsletter.store.sendlog import SendLog
 from tests.clirun import cli
-from tests.test_send_smtp import audience, free_port, make_project
+from tests.factories import audience
+from tests.factories import send_project as make_project
+from tests.test_send_smtp import free_port
 
 pytest.importorskip("boto3")
 pytest.importorskip("moto")

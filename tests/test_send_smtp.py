@@ -8,8 +8,6 @@ connection (before or after storing the message).
 from __future__ import annotations
 
 import email
-import re
-import shutil
 import socket
 import ssl
 from collections import Counter
@@ -28,6 +26,8 @@ from newsletter.project import Project
 from newsletter.store.sendlog import SendLog, Status
 from newsletter.store.suppression import SuppressionList
 from tests.conftest import REPO
+from tests.factories import audience, without_tables
+from tests.factories import send_project as make_project
 
 SECRET = "smtp-test-secret-0123456789"
 
@@ -138,35 +138,6 @@ class SmtpServer:
 def smtp_server() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
-
-
-def without_tables(text: str, *names: str) -> str:
-    """newsletter.toml without the given [tables], so that a test can set its own."""
-    out, skip = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith("["):
-            match = re.match(r"\[([\w.]+)\]", line)
-            skip = match is not None and match.group(1) in names
-        if not skip:
-            out.append(line)
-    return "".join(out)
-
-
-def make_project(root: Path, port: int, extra: str = "") -> Project:
-    """A copy of this repository's project that sends to 127.0.0.1:``port`` without waiting."""
-    root.mkdir(parents=True)
-    shutil.copytree(REPO / "issues", root / "issues")
-    text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send")
-    (root / "newsletter.toml").write_text(
-        text + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
-        f"\n[send]\nretry_delay = 0\nmax_attempts = 3\n{extra}"
-    )
-    return Project.at(root)
-
-
-def audience(path: Path, addresses: list[str]) -> Path:
-    path.write_text("email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses)))
-    return path
 
 
 @pytest.fixture
