@@ -25,8 +25,10 @@ import pytest
 from newsletter.store import Store
 from newsletter.store.sendlog import SendLog
 from tests.conftest import FIXTURES, REPO, LocalServer, Response, write_project
+from tests.factories import audience
+from tests.factories import send_project as make_project
 from tests.pgserver import Backend
-from tests.test_send_smtp import SmtpServer, audience, make_project
+from tests.test_send_smtp import SmtpServer
 
 pytestmark = pytest.mark.postgresql
 SECRET = "pg-test-secret-0123456789"
