@@ -8,227 +8,46 @@ read from the database; a GET never changes anything (link scanners follow links
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from newsletter.config import Config
-from newsletter.deliver.feedback import Feedback
-from newsletter.project import Project
 from newsletter.render import project_environment, render_template
 from newsletter.render.theme import build_theme
-from newsletter.serve.forms import SignupForm, clean_name, read_signup
+from newsletter.serve.forms import clean_name, read_signup
 from newsletter.serve.intake import click, webhook
 from newsletter.serve.labels import page_labels
-from newsletter.serve.mailer import Deliver, confirmation_message, smtp_deliver
-from newsletter.serve.security import CSRF_COOKIE, RateLimiter, SecurityHeaders, new_nonce
-from newsletter.serve.webhooks import Context
-from newsletter.signing import load_secret, unsubscribe_token
-from newsletter.store.events import EventLog
-from newsletter.store.subscribers import Consent, Method, Status, Subscribers
-from newsletter.tokens import Purpose, TokenProblem, Tokens
+from newsletter.serve.mailer import Deliver, confirmation_message
+from newsletter.serve.pages import (
+    client_ip,
+    csrf_ok,
+    csrf_pair,
+    message_page,
+    page_language,
+    read_form,
+    render_page,
+    signup_response,
+    token_problem_page,
+    with_csrf_cookie,
+)
+from newsletter.serve.security import SecurityHeaders
+from newsletter.serve.service import Service, build_service, local, now_utc
+from newsletter.signing import unsubscribe_token
+from newsletter.store.subscribers import Consent, Method, Status
+from newsletter.tokens import Purpose, TokenProblem
 
 log = logging.getLogger("newsletter.serve")
 ONE_CLICK = "One-Click"
-SIGNUP_WINDOW = 600.0  # seconds over which [serve] signups_per_ip counts
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Service:
-    """Everything a request handler needs, built once per process."""
-
-    project: Project
-    subscribers: Subscribers
-    events: EventLog
-    tokens: Tokens
-    deliver: Deliver
-    suppress: Callable[[str, str], None]
-    lift: Callable[[str], None]
-    clock: Callable[[], datetime] = now_utc
-    signup_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10, SIGNUP_WINDOW))
-
-    @cached_property
-    def feedback(self) -> Feedback:
-        return Feedback(self.events, self.subscribers, self.suppress, self.config.bounces)
-
-    @cached_property
-    def webhooks(self) -> Context:
-        from newsletter.serve.intake import webhook_context
-
-        return webhook_context(self)
-
-    @property
-    def config(self) -> Config:
-        return self.project.config
-
-    @property
-    def base_url(self) -> str:
-        public = self.config.serve.public_url
-        return (public or f"http://{self.config.serve.host}:{self.config.serve.port}").rstrip("/")
-
-    @property
-    def languages(self) -> list[str]:
-        return list(self.config.newsletter.edition_languages)
-
-    def url(self, path: str, **params: str) -> str:
-        """An absolute link, for emails; pages link relatively (see ``local``)."""
-        return self.base_url + local(path, **params)
-
-
-def local(path: str, **params: str) -> str:
-    return path + (f"?{urlencode(params)}" if params else "")
-
-
-# --- pages ------------------------------------------------------------------------------------
-
-
-def page_language(service: Service, request: Request) -> str:
-    """?lang=, else the browser's preference among the editions, else the default edition."""
-    languages = service.languages
-    asked = request.query_params.get("lang", "")
-    if asked in languages:
-        return asked
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()
-        for lang in languages:
-            if code == lang or code.split("-")[0] == lang.split("-")[0]:
-                return lang
-            if {code.split("-")[0], lang} <= {"no", "nb", "nn"}:
-                return lang
-    return languages[0]
-
-
-def render_page(
-    service: Service,
-    request: Request,
-    template: str,
-    *,
-    status: int = 200,
-    lang: str | None = None,
-    email: str = "",
-    **context: Any,
-) -> HTMLResponse:
-    lang = lang or page_language(service, request)
-    settings = service.config.newsletter
-    words = {
-        key: value.format(name=settings.name, email=email, about=settings.about)
-        for key, value in page_labels(lang).items()
-    }
-    context.update(
-        newsletter=settings,
-        serve=service.config.serve,
-        theme=build_theme(service.config.brand),
-        t=words,
-        lang=lang,
-        languages=service.languages,
-        archive_url=settings.web_url.rstrip("/") + "/",
-        signup_url=local("/subscribe", lang=lang),
-    )
-    html = render_template(project_environment(service.project), template, context)
-    return HTMLResponse(html, status_code=status)
-
-
-def message_page(
-    service: Service, request: Request, title: str, body: str, *, status: int = 200, **kw: Any
-) -> HTMLResponse:
-    return render_page(
-        service, request, "serve/message.html.j2", status=status, title=title, body=body, **kw
-    )
-
-
-def token_problem_page(
-    service: Service, request: Request, problem: TokenProblem | None
-) -> HTMLResponse:
-    if problem is TokenProblem.expired:
-        return message_page(service, request, "expired_title", "expired_body", status=410)
-    return message_page(service, request, "invalid_title", "invalid_body", status=400)
-
-
-# --- CSRF -------------------------------------------------------------------------------------
-
-
-def csrf_pair(service: Service, request: Request) -> tuple[str, str]:
-    """The cookie nonce (kept or new) and the signed form field that must match it."""
-    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
-    return nonce, service.tokens.sign(Purpose.csrf, {"n": nonce})
-
-
-def with_csrf_cookie(response: Response, request: Request, nonce: str) -> Response:
-    response.set_cookie(
-        CSRF_COOKIE,
-        nonce,
-        max_age=2 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    return response
-
-
-def csrf_ok(service: Service, request: Request, form: FormData) -> bool:
-    """The form's token matches the cookie, or the post comes from an allowed embedding site."""
-    token = str(form.get("csrf", ""))
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if token and cookie:
-        verified = service.tokens.verify(Purpose.csrf, token)
-        return bool(verified.ok and verified.data and verified.data.get("n") == cookie)
-    origin = request.headers.get("origin") or request.headers.get("referer") or ""
-    if not origin:
-        return False
-    host = urlsplit(origin)
-    allowed = [urlsplit(u) for u in service.config.serve.allowed_origins]
-    return any((host.scheme, host.netloc) == (a.scheme, a.netloc) for a in allowed)
-
-
-def client_ip(request: Request) -> str:
-    # uvicorn has already replaced it with X-Forwarded-For when the peer is a trusted proxy.
-    return request.client.host if request.client else "unknown"
+__all__ = ["Service", "build_service", "create_app", "now_utc"]
 
 
 # --- handlers ---------------------------------------------------------------------------------
-
-
-def signup_response(
-    service: Service, request: Request, form: SignupForm | None = None, *, status: int = 200
-) -> Response:
-    nonce, token = csrf_pair(service, request)
-    lang = page_language(service, request)
-    response = render_page(
-        service,
-        request,
-        "serve/signup.html.j2",
-        status=status,
-        lang=lang,
-        form=form or SignupForm(language=lang),
-        csrf=token,
-        topics=service.config.serve.topics,
-        consent_text=service.config.serve.consent_text,
-        action=local("/subscribe", lang=lang),
-    )
-    return with_csrf_cookie(response, request, nonce)
-
-
-async def read_form(request: Request) -> FormData | None:
-    try:
-        return await request.form(max_files=0, max_fields=60, max_part_size=8192)
-    except Exception:  # malformed or oversized bodies: the caller answers 400
-        return None
 
 
 async def subscribe_page(request: Request) -> Response:
@@ -558,33 +377,3 @@ def create_app(service: Service) -> Starlette:
     app = Starlette(routes=routes, exception_handlers={404: not_found})
     app.state.service = service
     return SecurityHeaders(app)  # type: ignore[return-value]
-
-
-def build_service(project: Project, *, deliver: Deliver | None = None) -> Service:
-    """The service over the project's database, secret and transport."""
-    from newsletter.store.subscribers import open_subscribers
-    from newsletter.store.suppression import SuppressionList
-
-    secret = load_secret()
-
-    def suppress(email: str, reason: str) -> None:
-        with SuppressionList(project.database) as suppressions:
-            suppressions.add([(0, email)], reason, source="serve")
-
-    def lift(email: str) -> None:
-        with SuppressionList(project.database) as suppressions:
-            if any(e.email == email and e.reason == "unsubscribed" for e in suppressions.entries()):
-                suppressions.remove([email])
-
-    config = project.config
-    subscribers = open_subscribers(project)
-    return Service(
-        project=project,
-        subscribers=subscribers,
-        events=EventLog(subscribers.engine),
-        tokens=Tokens(secret),
-        deliver=deliver or smtp_deliver(config),
-        suppress=suppress,
-        lift=lift,
-        signup_limiter=RateLimiter(config.serve.signups_per_ip, SIGNUP_WINDOW),
-    )

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from newsletter.serve.security import MAX_WEBHOOK_BODY
-from newsletter.serve.webhooks import PROVIDERS, Context, Incoming, Refused
+from newsletter.serve.webhooks import PROVIDERS, Incoming, Refused
 
 if TYPE_CHECKING:
-    from newsletter.serve.app import Service
+    from newsletter.serve.service import Service
 
 log = logging.getLogger("newsletter.serve")
-MAX_FETCH = 64 * 1024
-
-
-def https_fetch(url: str) -> bytes:
-    """GET a small https resource (an SNS certificate or subscription link), bounded."""
-    if not url.startswith("https://"):
-        raise Refused(400, "only https addresses are fetched")
-    try:
-        with httpx.stream("GET", url, timeout=5.0, follow_redirects=False) as answer:
-            if answer.status_code != 200:
-                raise Refused(502, f"{url} answered HTTP {answer.status_code}")
-            body = b""
-            for chunk in answer.iter_bytes():
-                body += chunk
-                if len(body) > MAX_FETCH:
-                    raise Refused(502, f"{url} is too large")
-            return body
-    except httpx.HTTPError as exc:
-        raise Refused(502, f"cannot fetch {url}: {exc}") from None
-
-
-def webhook_context(service: Service, fetch: Callable[[str], bytes] = https_fetch) -> Context:
-    return Context(service.config.webhooks, os.environ, service.events, fetch)
 
 
 async def webhook(request: Request) -> Response:
