@@ -1,30 +1,38 @@
 """Typed configuration: ``newsletter.toml`` loaded into Pydantic models.
 
-Every problem is reported with its key, all at once, before anything runs.
+Every problem is reported with its key, all at once, before anything runs. The content and
+drafting sections are here; ``newsletter.settings`` holds ``[[sources]]`` and ``[collect]``,
+the delivery sections (``[smtp]``, ``[send]``, ``[providers]``, ``[bounces]``,
+``[webhooks]``) and the service's (``[serve]``, ``[database]``). Import them all from here.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from newsletter.errors import ConfigError, NewsletterError, format_validation_error
+from newsletter.errors import ConfigError, format_validation_error
 from newsletter.imagesettings import ImageSettings
-from newsletter.models import HttpUrl, Kind, SingleLine, check_http_url
-from newsletter.registry import SOURCE_KINDS
+from newsletter.models import HttpUrl, Kind, SingleLine
+from newsletter.settings.base import Email, Strict
+from newsletter.settings.delivery import (
+    BounceSettings,
+    ProviderSettings,
+    SendSettings,
+    SmtpSettings,
+    WebhookSettings,
+)
+from newsletter.settings.service import DatabaseSettings, ListLinks, ServeSettings
+from newsletter.settings.sources import SELECTOR_KEYS, CollectSettings, Source
 
 CONFIG_FILE = "newsletter.toml"
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
@@ -34,15 +42,6 @@ def _check_colour(value: str) -> str:
     if not _HEX.match(value):
         raise ValueError(f"must be a hex colour like #1a2b3c, got {value!r}")
     return value.lower()
-
-
-def _check_email(value: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
 
 
 def _check_font_stack(value: str) -> str:
@@ -62,13 +61,8 @@ def _check_utm_value(value: str) -> str:
 
 
 Colour = Annotated[str, AfterValidator(_check_colour)]
-Email = Annotated[str, AfterValidator(_check_email)]
 FontStack = Annotated[str, AfterValidator(_check_font_stack)]
 UtmValue = Annotated[str, AfterValidator(_check_utm_value)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NewsletterSettings(Strict):
@@ -147,85 +141,6 @@ class UtmSettings(Strict):
         return {k: v.replace("{month}", month) for k, v in values.items() if v}
 
 
-SELECTOR_KEYS = ("item", "title", "link", "date", "summary", "image")
-
-
-class CollectSettings(Strict):
-    """How ``collect`` fetches: limits that keep a slow or hostile server from stalling a run."""
-
-    timeout: float = Field(default=20.0, gt=0, le=600, description="Read timeout, in seconds.")
-    connect_timeout: float = Field(default=10.0, gt=0, le=120)
-    total_timeout: float = Field(
-        default=120.0, gt=0, le=3600, description="Longest one request may take, in seconds."
-    )
-    max_mb: float = Field(default=20.0, gt=0, le=500, description="Largest response, in MB.")
-    retries: int = Field(default=2, ge=0, le=10, description="Retries after HTTP 429 or 5xx.")
-    backoff: float = Field(
-        default=1.0, ge=0, le=60, description="First wait before a retry (doubles each time)."
-    )
-    max_retry_wait: float = Field(
-        default=30.0, ge=0, le=600, description="A longer Retry-After fails the source instead."
-    )
-    per_host: int = Field(default=2, ge=1, le=16, description="Parallel requests per host.")
-    concurrency: int = Field(default=8, ge=1, le=64, description="Sources fetched at once.")
-    max_items: int = Field(default=500, ge=1, description="Newest items kept per source.")
-    workers: int | None = Field(
-        default=None,
-        ge=0,
-        le=64,
-        description="Processes that parse web feeds (at most one per CPU core); 0 or 1 parse "
-        "in-process; unset: one per core when there are several web feeds.",
-    )
-    user_agent: SingleLine | None = None
-
-
-class Source(Strict):
-    name: SingleLine = Field(min_length=1)
-    kind: str = Field(description="How the source is read: " + SOURCE_KINDS.choices() + ".")
-    url: str = Field(min_length=1, description="An http(s) URL or a path relative to the project.")
-    weight: float = Field(default=1.0, ge=0)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    section: SingleLine | None = None
-    selectors: dict[str, str] | None = Field(
-        default=None, description="page: CSS selectors for " + ", ".join(SELECTOR_KEYS) + "."
-    )
-    timeout: float | None = Field(
-        default=None, gt=0, le=600, description="Read timeout in seconds (default: [collect])."
-    )
-    max_items: int | None = Field(default=None, ge=1, description="Default: [collect] max_items.")
-    max_pages: int = Field(default=10, ge=1, le=100, description="wordpress: pages to read.")
-    follow_links: bool = Field(
-        default=False, description="page: fetch each linked article for its body and image."
-    )
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, value: str) -> str:
-        if value not in SOURCE_KINDS:
-            raise ValueError(f"unknown kind {value!r}; use {SOURCE_KINDS.choices()}")
-        return value
-
-    @field_validator("selectors")
-    @classmethod
-    def _known_selectors(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        unknown = sorted(set(value or {}) - set(SELECTOR_KEYS))
-        if unknown:
-            raise ValueError(f"unknown selector {unknown[0]!r}; use {', '.join(SELECTOR_KEYS)}")
-        return value
-
-    @property
-    def is_remote(self) -> bool:
-        return self.url.startswith(("http://", "https://"))
-
-    def location(self, root: Path) -> str | Path:
-        """The URL, or the local path resolved against the project root."""
-        if self.is_remote:
-            check_http_url(self.url)
-            return self.url
-        path = Path(self.url)
-        return path if path.is_absolute() else root / path
-
-
 class ScoreWeights(Strict):
     """How much each signal counts when the draft ranks stories (each signal is 0..1)."""
 
@@ -297,158 +212,6 @@ class DraftSettings(Strict):
     section_order: list[SingleLine] = Field(
         default_factory=list,
         description="Section titles in the order they appear (default: the rules' order).",
-    )
-
-
-def _no_password(value: str | None) -> None:
-    if value is not None:
-        raise ValueError(
-            "never store the SMTP password in newsletter.toml; set NEWSLETTER_SMTP_PASSWORD "
-            "in the environment instead"
-        )
-    return None
-
-
-class SmtpSettings(Strict):
-    """[smtp]: direct sending. NEWSLETTER_SMTP_* variables and --smtp-host/--smtp-port win."""
-
-    host: SingleLine = "localhost"
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: SingleLine | None = None
-    password: Annotated[str | None, AfterValidator(_no_password)] = None
-    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per SMTP reply.")
-    envelope_from: Email | None = Field(default=None, description="Bounce address.")
-
-
-class SendSettings(Strict):
-    """[send]: personalisation and delivery, shared by `send` and `export`."""
-
-    name_fallback: SingleLine = Field(default="reader", description="For %%name%% when empty.")
-    unsubscribe_mailto: Email | None = Field(
-        default=None, description="Also offer mailto: in List-Unsubscribe."
-    )
-    rate: float | None = Field(default=None, gt=0, description="Messages per second.")
-    max_attempts: int = Field(default=4, ge=1, le=10, description="Tries after a 4xx reply.")
-    retry_delay: float = Field(default=2.0, ge=0, le=300, description="Doubles each retry.")
-
-
-class ProviderSettings(Strict):
-    """[providers]: account ids the provider exports need (never API keys)."""
-
-    mailchimp_list_id: SingleLine | None = None
-    brevo_list_ids: list[int] = Field(default_factory=list)
-    listmonk_list_ids: list[int] = Field(default_factory=list)
-    sendgrid_asm_group_id: int | None = None
-    mailgun_domain: SingleLine | None = Field(default=None, description="Default: from_email's.")
-    mailgun_api: HttpUrl = "https://api.mailgun.net"
-    postmark_message_stream: SingleLine = "broadcast"
-    ses_region: SingleLine | None = None
-    ses_configuration_set: SingleLine | None = None
-
-
-class BounceSettings(Strict):
-    """[bounces]: when bounces stop mail to an address (hard bounces and complaints: at once)."""
-
-    soft_limit: int = Field(default=3, ge=1, le=100, description="Soft bounces that suppress.")
-    soft_window_days: int = Field(default=30, ge=1, le=365)
-    mailbox: SingleLine | None = Field(
-        default=None,
-        description="Where bounce mail arrives: imaps://user@host/INBOX, a Maildir folder or "
-        "an mbox file (the IMAP password from NEWSLETTER_BOUNCE_PASSWORD).",
-    )
-
-
-class WebhookSettings(Strict):
-    """[webhooks]: provider event intake on `newsletter serve` (secrets come from the
-    environment: NEWSLETTER_MAILGUN_WEBHOOK_KEY, NEWSLETTER_POSTMARK_WEBHOOK_AUTH,
-    NEWSLETTER_BREVO_WEBHOOK_AUTH)."""
-
-    sns_topic_arns: list[SingleLine] = Field(
-        default_factory=list, description="The SNS topics whose SES events are taken."
-    )
-    sns_cert_hosts: list[SingleLine] = Field(
-        default_factory=lambda: [r"sns\.[a-z0-9-]+\.amazonaws\.com"],
-        description="Hosts (regular expressions) the SNS signing certificate may come from.",
-    )
-    sendgrid_public_key: SingleLine | None = Field(
-        default=None, description="The Event Webhook's verification key (base64 DER)."
-    )
-    max_age_seconds: int = Field(
-        default=3600, ge=60, le=86400, description="Older signed events are refused as replays."
-    )
-
-
-class ServeSettings(Strict):
-    """[serve]: the subscriber web service (`newsletter serve`)."""
-
-    public_url: HttpUrl | None = Field(
-        default=None,
-        description="Where subscribers reach the service (https, behind the reverse proxy); "
-        "when set, emails and the archive link to its sign-up, preferences and unsubscribe "
-        "pages.",
-    )
-    host: SingleLine = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1, le=64)
-    trusted_proxies: list[SingleLine] = Field(
-        default_factory=lambda: ["127.0.0.1", "::1"],
-        description="Addresses whose X-Forwarded-For/-Proto headers are believed.",
-    )
-    allowed_origins: list[HttpUrl] = Field(
-        default_factory=list,
-        description="Sites whose embedded sign-up form may post here (e.g. the WordPress site).",
-    )
-    topics: dict[SingleLine, SingleLine] = Field(
-        default_factory=dict, description="Topic id -> label, offered on the sign-up form."
-    )
-    clicks: bool = Field(
-        default=True,
-        description="Count clicks per story link through the service's /r/ redirect "
-        "(anonymous: nothing about who clicked is stored). Only with public_url.",
-    )
-    signups_per_ip: int = Field(
-        default=10, ge=1, description="Sign-up requests per client address per 10 minutes."
-    )
-    consent_text: SingleLine = Field(
-        default="Yes, send me the monthly newsletter by email. I can unsubscribe at any time "
-        "with one click.",
-        description="The consent statement shown by the form; its version is kept with "
-        "every sign-up.",
-    )
-
-
-@dataclass(frozen=True)
-class ListLinks:
-    """Where emails and the archive send people to join, leave or change their choices."""
-
-    subscribe: str
-    unsubscribe: str  # a signed token is appended per recipient
-    preferences: str | None  # None: the unsubscribe page (which offers preferences)
-    served: bool  # True: the subscriber service answers them, with per-recipient tokens
-
-
-def _check_database_url(value: str | None) -> str | None:
-    from newsletter.store.url import PASSWORD_HINT, check_scheme, has_password
-
-    if value is None:
-        return None
-    if has_password(value):
-        raise ValueError(f"never store the database password in newsletter.toml; {PASSWORD_HINT}")
-    try:
-        check_scheme(value, "url")
-    except NewsletterError as exc:
-        raise ValueError(f"{exc.message.removeprefix('url: ')}; {exc.hint}") from None
-    return value
-
-
-class DatabaseSettings(Strict):
-    """[database]: where the store lives. NEWSLETTER_DATABASE_URL wins over it."""
-
-    url: Annotated[str | None, AfterValidator(_check_database_url)] = Field(
-        default=None,
-        description="sqlite:///PATH (default .newsletter/store.db) or "
-        "postgresql://USER@HOST:PORT/DATABASE; the password comes from PGPASSWORD or ~/.pgpass.",
     )
 
 
@@ -525,3 +288,29 @@ def load_config(path: Path) -> Config:
     if dupes:
         raise ConfigError(f"{path}: sources: duplicate source name(s): {', '.join(dupes)}")
     return config
+
+
+__all__ = [
+    "CONFIG_FILE",
+    "SELECTOR_KEYS",
+    "BounceSettings",
+    "Brand",
+    "CollectSettings",
+    "Config",
+    "DatabaseSettings",
+    "DraftSettings",
+    "Email",
+    "ListLinks",
+    "NewsletterSettings",
+    "ProviderSettings",
+    "ScoreWeights",
+    "SectionRule",
+    "SendSettings",
+    "ServeSettings",
+    "SmtpSettings",
+    "Source",
+    "Strict",
+    "UtmSettings",
+    "WebhookSettings",
+    "load_config",
+]

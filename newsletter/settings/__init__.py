@@ -1,0 +1,1 @@
+"""Sections of ``newsletter.toml`` beyond content and collecting (see ``newsletter.config``)."""
