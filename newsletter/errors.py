@@ -69,6 +69,12 @@ class SendError(NewsletterError):
     exit_code = 8
 
 
+class PreviewError(NewsletterError):
+    """A preview could not be served or photographed."""
+
+    exit_code = 9
+
+
 def format_validation_error(source: str, exc: object) -> str:
     """Format a pydantic ``ValidationError`` as one line per problem, naming its key."""
     from pydantic import ValidationError

@@ -1,54 +1,6 @@
 """The thin command-line layer: each command loads the project, calls a stage, prints."""
 
-from __future__ import annotations
+from newsletter.cli.app import app
+from newsletter.cli.main import INTERNAL_ERROR, main
 
-import sys
-from collections.abc import Sequence
-
-from newsletter.cli import (
-    build_cmds,
-    collect_cmds,
-    db_cmds,
-    draft_cmds,
-    export_cmds,
-    project_cmds,
-    suppress_cmds,
-)
-from newsletter.cli.app import app, err_console, state
-
-from newsletter.cli import preview_cmds  # noqa: F401  # isort: skip
-from newsletter.cli import report_cmds, serve_cmds, subscribers_cmds  # noqa: F401  # isort: skip
-
-__all__ = ["app", "build_cmds", "collect_cmds", "db_cmds", "draft_cmds", "export_cmds", "main",
-           "project_cmds", "suppress_cmds"]  # fmt: skip
-
-INTERNAL_ERROR = 70
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); errors exit with a code."""
-    from rich.markup import escape
-
-    from newsletter.errors import NewsletterError
-
-    try:
-        app(args=argv, prog_name="newsletter")
-    except NewsletterError as exc:
-        if state["debug"]:
-            raise
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-        if exc.hint:
-            err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:
-        if state["debug"]:
-            raise
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-            "Run again with --debug for the traceback, and please report it.",
-            highlight=False,
-        )
-        sys.exit(INTERNAL_ERROR)
+__all__ = ["INTERNAL_ERROR", "app", "main"]

@@ -6,12 +6,6 @@ and rebuilds on every save; ``screenshots`` photographs it with headless Chromiu
 ``summary`` writes the Markdown summary a pull request shows.
 """
 
-from __future__ import annotations
+from newsletter.errors import PreviewError
 
-from newsletter.errors import NewsletterError
-
-
-class PreviewError(NewsletterError):
-    """A preview could not be served or photographed."""
-
-    exit_code = 9
+__all__ = ["PreviewError"]

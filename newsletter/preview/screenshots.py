@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from newsletter.preview import PreviewError
+from newsletter.errors import PreviewError
 from newsletter.preview.snapshot import DESKTOP_WIDTH, PHONE_WIDTH, Snapshot
 
 CHROMIUM_ENV = "NEWSLETTER_CHROMIUM"
