@@ -98,12 +98,15 @@ class Feedback:
 
 
 def suppressor(store: Target) -> Suppress:
-    """Puts an address on the project's suppression list."""
+    """Puts an address on the project's suppression list (opened once, on first use)."""
     from newsletter.store.suppression import SuppressionList
 
+    opened: list[SuppressionList] = []
+
     def suppress(email: str, reason: str) -> None:
-        with SuppressionList(store) as suppressions:
-            suppressions.add([(0, email)], reason, source="events")
+        if not opened:
+            opened.append(SuppressionList(store))
+        opened[0].add([(0, email)], reason, source="events")
 
     return suppress
 

@@ -79,15 +79,14 @@ def build_service(project: Project, *, deliver: Deliver | None = None) -> Servic
     from newsletter.store.suppression import SuppressionList
 
     secret = load_secret()
+    suppressions = SuppressionList(project.database)  # one engine for the process's life
 
     def suppress(email: str, reason: str) -> None:
-        with SuppressionList(project.database) as suppressions:
-            suppressions.add([(0, email)], reason, source="serve")
+        suppressions.add([(0, email)], reason, source="serve")
 
     def lift(email: str) -> None:
-        with SuppressionList(project.database) as suppressions:
-            if any(e.email == email and e.reason == "unsubscribed" for e in suppressions.entries()):
-                suppressions.remove([email])
+        # A new, proven consent lifts an unsubscribe, never a bounce or a complaint.
+        suppressions.remove([email], reason="unsubscribed")
 
     config = project.config
     subscribers = open_subscribers(project)

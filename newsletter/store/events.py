@@ -14,10 +14,11 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from newsletter.store.schema import events, links, stamp
 from newsletter.store.schema import webhook_nonces as nonces
+from newsletter.store.subscribers import insert_ignore
 
 
 class Kind(StrEnum):
@@ -48,20 +49,6 @@ class Recorded:
     duplicates: int = 0
 
 
-def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
-    """Insert unless the row exists; True when this call inserted it."""
-    statement: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement = pg_insert(table).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).on_conflict_do_nothing()
-    return bool(conn.execute(statement.values(**values)).rowcount)
-
-
 class EventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -71,7 +58,7 @@ class EventLog:
         result = Recorded()
         with self.engine.begin() as conn:
             for event in found:
-                inserted = _insert_ignore(
+                inserted = insert_ignore(
                     conn,
                     events,
                     {
@@ -96,7 +83,7 @@ class EventLog:
     def first_use(self, provider: str, nonce: str, *, now: datetime) -> bool:
         """True the first time ``nonce`` is seen for ``provider``; False for a replay."""
         with self.engine.begin() as conn:
-            return _insert_ignore(
+            return insert_ignore(
                 conn, nonces, {"provider": provider, "nonce": nonce[:255], "seen_at": stamp(now)}
             )
 
@@ -145,9 +132,7 @@ class EventLog:
         """Make ``(id, url)`` pairs of ``issue`` known to the redirect."""
         with self.engine.begin() as conn:
             for link_id, url in urls:
-                _insert_ignore(
-                    conn, links, {"id": link_id, "issue": issue, "url": url, "clicks": 0}
-                )
+                insert_ignore(conn, links, {"id": link_id, "issue": issue, "url": url, "clicks": 0})
 
     def click(self, link_id: str) -> str | None:
         """Count one click and give the link's address; None for an unknown link."""

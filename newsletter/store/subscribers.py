@@ -125,6 +125,20 @@ class SignupOutcome:
     send_confirmation: bool  # a new confirmation mail is due (at most one per hour)
 
 
+def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
+    """Insert unless a row with the same key exists; True when this call inserted it."""
+    statement: Any
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).on_conflict_do_nothing()
+    return bool(conn.execute(statement.values(**values)).rowcount)
+
+
 class Subscribers:
     """The subscriber table and its consent history, on one SQLAlchemy engine."""
 
@@ -212,15 +226,12 @@ class Subscribers:
         version = None
         if consent.text:
             version = text_version(consent.text)
-            exists = conn.execute(
-                sa.select(consent_texts.c.version).where(consent_texts.c.version == version)
-            ).first()
-            if not exists:
-                conn.execute(
-                    consent_texts.insert().values(
-                        version=version, text=consent.text, first_used=stamp(now)
-                    )
-                )
+            # Concurrent first sign-ups race to record the same wording: the first one wins.
+            insert_ignore(
+                conn,
+                consent_texts,
+                {"version": version, "text": consent.text, "first_used": stamp(now)},
+            )
         conn.execute(
             consent_events.insert().values(
                 email=email,
@@ -241,24 +252,9 @@ class Subscribers:
         row = conn.execute(query).first()
         return Subscriber.from_row(row) if row else None
 
-    def _insert(
-        self,
-        conn: Connection,
-        email: str,
-        values: dict[str, Any],
-    ) -> bool:
+    def _insert(self, conn: Connection, email: str, values: dict[str, Any]) -> bool:
         """Insert a new row; False when another writer inserted the address first."""
-        statement: Any
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            statement = pg_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            statement = sqlite_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
-        result = conn.execute(statement.values(email=email, **_stored(values)))
-        return bool(result.rowcount)
+        return insert_ignore(conn, subscribers, {"email": email, **_stored(values)})
 
     def request(
         self,

@@ -115,13 +115,16 @@ class SuppressionList(Database):
                 result.already += len(part) - added
         return result
 
-    def remove(self, emails: Iterable[str]) -> int:
+    def remove(self, emails: Iterable[str], *, reason: str | None = None) -> int:
+        """Take addresses off the list (only those suppressed for ``reason``, when given)."""
         keys = sorted({email.strip().lower() for email in emails})
         removed = 0
         with self.transaction("remove from the suppression list") as conn:
             for part in chunks(keys):
-                cursor = conn.execute(delete(suppressions).where(suppressions.c.email.in_(part)))
-                removed += cursor.rowcount
+                query = delete(suppressions).where(suppressions.c.email.in_(part))
+                if reason is not None:
+                    query = query.where(suppressions.c.reason == reason)
+                removed += conn.execute(query).rowcount
         return removed
 
     def import_file(self, path: Path, reason: str) -> AddResult:
