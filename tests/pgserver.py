@@ -72,6 +72,7 @@ class PgServer:
     port: int = 0
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     host: str = "127.0.0.1"
+    durable: bool = False
     _as_postgres: list[str] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -86,7 +87,9 @@ class PgServer:
     # -- life cycle ------------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> PgServer:
+    def start(cls, *, durable: bool = False) -> PgServer:
+        """A new server; ``durable`` keeps PostgreSQL's own fsync and synchronous commits
+        (for benchmarks; the tests do without them, as a killed client loses nothing)."""
         bindir = find_bindir()
         try:
             import psycopg  # noqa: F401
@@ -111,7 +114,7 @@ class PgServer:
         base = Path(tempfile.mkdtemp(prefix="newsletter-pg-"))
         if owner is not None:
             os.chown(base, owner.pw_uid, owner.pw_gid)
-        server = cls(bindir=bindir, base=base, _as_postgres=as_postgres)
+        server = cls(bindir=bindir, base=base, _as_postgres=as_postgres, durable=durable)
         try:
             server._initdb()
             server._start()
@@ -159,11 +162,10 @@ class PgServer:
         last: Unavailable | None = None
         for _ in range(3):
             self.port = free_port()
-            options = (
-                f"-p {self.port} -k {self.base} -c listen_addresses={self.host} "
-                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                "-c max_connections=200"
-            )
+            options = f"-p {self.port} -k {self.base} -c listen_addresses={self.host} "
+            options += "-c max_connections=200"
+            if not self.durable:
+                options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
             try:
                 self._run(
                     str(self.bindir / "pg_ctl"), "start", "-D", str(self.data), "-l",
