@@ -139,7 +139,7 @@ def setup(root: Path, count: int) -> object:
     items = [i for i in make_items(count) if isinstance(i, NewsItem)]
     with Store(Project.at(root).database) as store:
         for chunk in range(0, len(items), 5000):
-            store.upsert(items[chunk : chunk + 5000])
+            store.write_source("Benchmark", items[chunk : chunk + 5000])
     project = Project.at(root)
     for month in ("2024-01", "2024-02", "2024-03", "2024-04", "2024-05"):
         year, mon = (int(p) for p in month.split("-"))

@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from newsletter.errors import ConfigError, format_validation_error
-from newsletter.imagesettings import ImageSettings
 from newsletter.models import HttpUrl, Kind, SingleLine
 from newsletter.settings.base import Email, Strict
 from newsletter.settings.delivery import (
@@ -31,6 +30,7 @@ from newsletter.settings.delivery import (
     SmtpSettings,
     WebhookSettings,
 )
+from newsletter.settings.images import ImageSettings
 from newsletter.settings.service import DatabaseSettings, ListLinks, ServeSettings
 from newsletter.settings.sources import SELECTOR_KEYS, CollectSettings, Source
 

@@ -15,12 +15,12 @@ from selectolax.lexbor import LexborHTMLParser
 
 from newsletter.build import build_month, render_month
 from newsletter.checks import check_issue
-from newsletter.imagesettings import ImageSettings
 from newsletter.issuefile import load_issue
 from newsletter.models import Story
 from newsletter.project import Project
 from newsletter.render.imagefetch import ImageSource
 from newsletter.render.images import EXIF_COPYRIGHT, ImageProblem, Slot, layout_slots, prepare_image
+from newsletter.settings.images import ImageSettings
 from tests.clirun import cli
 from tests.conftest import LocalServer, Response, write_project
 

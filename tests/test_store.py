@@ -21,16 +21,16 @@ def item(n: int, **overrides: object) -> NewsItem:
 
 def test_upsert_twice_stores_nothing_twice(backend: Backend) -> None:
     with Store(backend.url) as store:
-        first = store.upsert([item(1), item(2)])
-        second = store.upsert([item(1), item(2)])
+        first = store.write_source("S", [item(1), item(2)])
+        second = store.write_source("S", [item(1), item(2)])
         assert (first.new, second.new, second.unchanged) == (2, 0, 2)
         assert store.count() == 2
 
 
 def test_changed_item_is_updated(backend: Backend) -> None:
     with Store(backend.url) as store:
-        store.upsert([item(1)])
-        result = store.upsert([item(1, title="Story 1, corrected")])
+        store.write_source("S", [item(1)])
+        result = store.write_source("S", [item(1, title="Story 1, corrected")])
         assert result.updated == 1
         stored = store.get("id1")
         assert stored is not None and stored.title == "Story 1, corrected"
@@ -38,20 +38,20 @@ def test_changed_item_is_updated(backend: Backend) -> None:
 
 def test_failed_batch_keeps_earlier_items(backend: Backend) -> None:
     with Store(backend.url) as store:
-        store.upsert([item(1)])
+        store.write_source("S", [item(1)])
 
         def broken() -> object:
             yield item(2)
             raise RuntimeError("source broke half-way")
 
         with pytest.raises(RuntimeError):
-            store.upsert(broken())  # type: ignore[arg-type]
+            store.write_source("S", broken())  # type: ignore[arg-type]
         assert [i.id for i in store.items()] == ["id1"]
 
 
 def test_items_by_window_newest_first(backend: Backend) -> None:
     with Store(backend.url) as store:
-        store.upsert([item(1), item(3), item(2)])
+        store.write_source("S", [item(1), item(3), item(2)])
         window = store.items(
             start=datetime(2020, 10, 2, tzinfo=UTC), end=datetime(2020, 10, 4, tzinfo=UTC)
         )
@@ -60,6 +60,6 @@ def test_items_by_window_newest_first(backend: Backend) -> None:
 
 def test_store_survives_reopen(backend: Backend) -> None:
     with Store(backend.url) as store:
-        store.upsert([item(1)])
+        store.write_source("S", [item(1)])
     with Store(backend.url) as store:
         assert store.count() == 1

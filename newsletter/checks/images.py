@@ -9,8 +9,8 @@ from selectolax.lexbor import LexborHTMLParser
 from newsletter.checks.report import CheckReport, Level
 
 if TYPE_CHECKING:
-    from newsletter.imagesettings import ImageSettings
     from newsletter.render.issueimages import IssueImages
+    from newsletter.settings.images import ImageSettings
 
 # One image heavier than this slows the email down on a phone connection.
 IMAGE_MAX_BYTES = 200 * 1024

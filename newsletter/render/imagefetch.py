@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from newsletter import __version__
-from newsletter.imagesettings import ImageSettings
 from newsletter.render.images import ImageProblem
+from newsletter.settings.images import ImageSettings
 
 USER_AGENT = f"newsletter-images/{__version__} (+https://pypi.org/project/newsletter/)"
 # What build turns into JPEG or PNG; SVG is refused (email clients rarely show it).

@@ -11,28 +11,33 @@ keeps when it was first and last seen.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from newsletter.errors import StoreError
 from newsletter.models import STORED, NewsItem
 from newsletter.store.db import Database, Target, insert
-from newsletter.store.dedupe import DedupeIndex, Fingerprint, fingerprint, merge
+from newsletter.store.dedupe import DedupeIndex, fingerprint, merge
 from newsletter.store.schema import (
     http_validators,
-    item_keys,
     item_sketch,
     item_sources,
     items,
     store_meta,
+)
+from newsletter.store.storyrows import (
+    Rows,
+    UpsertResult,
+    content_key,
+    load_index,
+    now_iso,
+    utc_iso,
 )
 
 SCHEMA_VERSION = "4"  # 4: sketches hash words, not shingle strings
@@ -42,86 +47,6 @@ WRITES_KEY = "stories_written"
 
 # (etag, last_modified) per URL
 HttpValidators = dict[str, tuple[str | None, str | None]]
-
-
-@dataclass
-class UpsertResult:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    merged: int = 0  # stories already stored from another source that this source also carries
-
-
-def _utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _content_key(data: str) -> str:
-    """A hash of the record's JSON (sources included): equal keys, nothing to write."""
-    return hashlib.sha256(data.encode()).hexdigest()[:16]
-
-
-class _Rows:
-    """One batch's inserts, written with executemany at the end (or before a re-read)."""
-
-    def __init__(self, now: str) -> None:
-        self.now = now
-        self.items: list[dict[str, Any]] = []
-        self.keys: list[dict[str, str]] = []
-        self.sources: list[dict[str, str]] = []
-        self.sketches: list[dict[str, Any]] = []
-        self.seen: list[dict[str, str]] = []
-        self.pending: set[str] = set()
-
-    def add(self, item: NewsItem, print_: Fingerprint) -> None:
-        data = item.model_dump_json()
-        self.items.append({
-            "id": item.id, "source": item.source, "url": item.url,
-            "published": _utc_iso(item.published), "content": _content_key(data), "data": data,
-            "first_seen": self.now, "last_seen": self.now,
-        })  # fmt: skip
-        self.pending.add(item.id)
-        self.index(item.id, item, print_)
-
-    def index(self, item_id: str, item: NewsItem, print_: Fingerprint, keys: bool = True) -> None:
-        if keys:
-            self.keys.extend({"key": k, "item_id": item_id} for k in print_.keys)
-        self.sources.extend({"item_id": item_id, "source": s} for s in item.sources)
-        self.sketches.append({
-            "item_id": item_id, "published": item.published.timestamp(), "source": item.source,
-            "sketch": json.dumps(print_.sketch), "numbers": print_.numbers,
-        })  # fmt: skip
-
-    def flush(self, conn: Connection) -> None:
-        if self.items:
-            conn.execute(items.insert(), self.items)
-        if self.keys:
-            conn.execute(insert(conn, item_keys).on_conflict_do_nothing(), self.keys)
-        if self.sources:
-            conn.execute(insert(conn, item_sources).on_conflict_do_nothing(), self.sources)
-        if self.sketches:
-            stmt = insert(conn, item_sketch)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[item_sketch.c.item_id],
-                    set_={c: stmt.excluded[c] for c in ("published", "sketch", "numbers")},
-                ),
-                self.sketches,
-            )
-        if self.seen:
-            conn.execute(
-                update(items)
-                .where(items.c.id == bindparam("seen_id"))
-                .values(last_seen=bindparam("seen_at")),
-                self.seen,
-            )
-        for batch in (self.items, self.keys, self.sources, self.sketches, self.seen):
-            batch.clear()
-        self.pending.clear()
 
 
 @dataclass(frozen=True)
@@ -139,9 +64,9 @@ def _select(
     """Stored items, newest first, within [start, end), carried by ``source``."""
     query = select(*columns).order_by(items.c.published.desc(), items.c.id)
     if start is not None:
-        query = query.where(items.c.published >= _utc_iso(start))
+        query = query.where(items.c.published >= utc_iso(start))
     if end is not None:
-        query = query.where(items.c.published < _utc_iso(end))
+        query = query.where(items.c.published < utc_iso(end))
     if source is not None:
         carried = select(item_sources.c.item_id).where(item_sources.c.source == source)
         query = query.where(items.c.id.in_(carried))
@@ -171,13 +96,9 @@ class Store(Database):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def upsert(self, items: Iterable[NewsItem]) -> UpsertResult:
-        """Insert or update items (matched by id, guid, URL or content), in one transaction."""
-        return self.write_source(None, items)
-
     def write_source(
         self,
-        name: str | None,
+        name: str,
         items: Iterable[NewsItem],
         *,
         validators: HttpValidators | None = None,
@@ -189,14 +110,14 @@ class Store(Database):
         loaded: two collects at once never store a story twice.
         """
         result = UpsertResult()
-        rows = _Rows(_now())
+        rows = Rows(now_iso())
         try:
-            with self.transaction(f"write {name or 'items'}", lock="stories") as conn:
+            with self.transaction(f"write {name}", lock="stories") as conn:
                 index = self._current_index(conn)
                 for item in items:
                     self._write_one(conn, item, index, rows, result)
                 rows.flush(conn)
-                if name is not None and validators:
+                if validators:
                     stmt = insert(conn, http_validators)
                     conn.execute(
                         stmt.on_conflict_do_update(
@@ -221,7 +142,7 @@ class Store(Database):
             self._index = None
         if self._index is None:
             self._index_writes = _writes(conn)
-            self._index = _load_index(conn)
+            self._index = load_index(conn)
         return self._index
 
     def _write_one(
@@ -229,7 +150,7 @@ class Store(Database):
         conn: Connection,
         item: NewsItem,
         index: DedupeIndex,
-        rows: _Rows,
+        rows: Rows,
         result: UpsertResult,
     ) -> None:
         if item.source not in item.sources:
@@ -249,7 +170,7 @@ class Store(Database):
         existing = NewsItem.model_validate_json(row[1], context=STORED)
         record = merge(existing, item)
         data = record.model_dump_json()
-        key = _content_key(data)
+        key = content_key(data)
         # Another address or guid for a known story is remembered, so it is found directly.
         new_keys = [k for k in print_.keys if k not in index.keys]
         rows.keys.extend({"key": k, "item_id": record.id} for k in new_keys)
@@ -262,7 +183,7 @@ class Store(Database):
         conn.execute(
             update(items)
             .where(items.c.id == record.id)
-            .values(url=record.url, published=_utc_iso(record.published), content=key,
+            .values(url=record.url, published=utc_iso(record.published), content=key,
                     data=data, last_seen=rows.now)
         )  # fmt: skip
         record_print = fingerprint(record)
@@ -281,7 +202,7 @@ class Store(Database):
         if self._index is None:
             with self.read("load the deduplication index") as conn:
                 self._index_writes = _writes(conn)
-                self._index = _load_index(conn)
+                self._index = load_index(conn)
         return self._index
 
     def _refresh_sketches(self) -> None:
@@ -298,11 +219,11 @@ class Store(Database):
                     item = NewsItem.model_validate_json(data, context=STORED)
                 except ValidationError:
                     continue  # reported when it is read; collecting again refreshes it
-                rows = _Rows(_now())
+                rows = Rows(now_iso())
                 rows.index(item_id, item, fingerprint(item))
                 rows.flush(conn)
                 conn.execute(
-                    update(items).where(items.c.id == item_id).values(content=_content_key(data))
+                    update(items).where(items.c.id == item_id).values(content=content_key(data))
                 )
             _set_meta(conn, "schema", SCHEMA_VERSION)
 
@@ -392,18 +313,6 @@ class Store(Database):
         ).where(http_validators.c.source == name)
         with self.read("read the HTTP validators") as conn:
             return {url: (etag, modified) for url, etag, modified in conn.execute(query)}
-
-
-def _load_index(conn: Connection) -> DedupeIndex:
-    index = DedupeIndex()
-    index.keys = dict(conn.execute(select(item_keys.c.key, item_keys.c.item_id)).all())
-    query = select(
-        item_sketch.c.item_id, item_sketch.c.published, item_sketch.c.source,
-        item_sketch.c.sketch, item_sketch.c.numbers,
-    )  # fmt: skip
-    for item_id, published, source, signature, numbers in conn.execute(query):
-        index.remember(item_id, published, source, tuple(json.loads(signature)), numbers)
-    return index
 
 
 def _meta(conn: Connection, key: str) -> str | None:

@@ -8,121 +8,45 @@ GDPR Art. 7(1) and Norway's Marketing Control Act ask the sender to *prove* cons
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from newsletter.store.schema import consent_events, consent_texts, moment, stamp, subscribers
+from newsletter.store.schema import consent_events, consent_texts, stamp, subscribers
+from newsletter.store.subscriber import (
+    Consent,
+    Method,
+    SignupOutcome,
+    Status,
+    Subscriber,
+    stored_values,
+    text_version,
+    utc,
+)
 
 if TYPE_CHECKING:
     from newsletter.project import Project
 
-
-class Status(StrEnum):
-    pending = "pending"
-    confirmed = "confirmed"
-    unsubscribed = "unsubscribed"
-    bounced = "bounced"
-    complained = "complained"
-
-
-class Method(StrEnum):
-    form = "form"
-    import_ = "import"
-    admin = "admin"
-    link = "link"  # a signed link from an email
-    one_click = "one-click"  # RFC 8058
-    provider = "provider"  # a bounce or complaint event
+__all__ = [
+    "CONFIRMATION_INTERVAL",
+    "Consent",
+    "Method",
+    "SignupOutcome",
+    "Status",
+    "Subscriber",
+    "Subscribers",
+    "insert_ignore",
+    "open_subscribers",
+    "text_version",
+]
 
 
 CONFIRMATION_INTERVAL = timedelta(hours=1)
-
-
-def text_version(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _stored(values: dict[str, Any]) -> dict[str, Any]:
-    """Row values as stored: moments as ISO 8601 text (``schema.stamp``)."""
-    return {k: stamp(v) if isinstance(v, datetime) else v for k, v in values.items()}
-
-
-def _utc(value: str | datetime | None) -> datetime | None:
-    if isinstance(value, str):
-        return moment(value)
-    # SQLite hands back naive datetimes; every time stored here is UTC.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    id: int
-    email: str
-    name: str
-    language: str
-    topics: tuple[str, ...]
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    confirmed_at: datetime | None
-    confirm_nonce: str | None = None
-    confirmation_sent_at: datetime | None = None
-
-    @classmethod
-    def from_row(cls, row: sa.Row[Any]) -> Subscriber:
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            email=m["email"],
-            name=m["name"],
-            language=m["language"],
-            topics=tuple(json.loads(m["topics"] or "[]")),
-            status=Status(m["status"]),
-            created_at=_utc(m["created_at"]) or datetime.now(UTC),
-            updated_at=_utc(m["updated_at"]) or datetime.now(UTC),
-            confirmed_at=_utc(m["confirmed_at"]),
-            confirm_nonce=m["confirm_nonce"],
-            confirmation_sent_at=_utc(m["confirmation_sent_at"]),
-        )
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "email": self.email,
-            "name": self.name,
-            "language": self.language,
-            "topics": list(self.topics),
-            "status": self.status.value,
-            "created_at": self.created_at.isoformat(),
-            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class Consent:
-    """Who agreed to what, how and from where: one record per change."""
-
-    method: Method
-    text: str | None = None  # the form's wording, when a form was shown
-    ip: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SignupOutcome:
-    """What a sign-up request did; the web answer is the same whatever it says."""
-
-    subscriber: Subscriber
-    send_confirmation: bool  # a new confirmation mail is due (at most one per hour)
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
@@ -180,7 +104,7 @@ class Subscribers:
         out = []
         for row in rows:
             m = row._mapping
-            at, confirmed = _utc(m["at"]), _utc(m["confirmed_at"])
+            at, confirmed = utc(m["at"]), utc(m["confirmed_at"])
             out.append(
                 {
                     "at": at.isoformat() if at else None,
@@ -204,7 +128,7 @@ class Subscribers:
         if end is not None:
             query = query.where(consent_events.c.at < stamp(end))
         with self.engine.connect() as conn:
-            return [t for (at,) in conn.execute(query) if (t := _utc(at)) is not None]
+            return [t for (at,) in conn.execute(query) if (t := utc(at)) is not None]
 
     def counts(self) -> dict[str, int]:
         query = sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)
@@ -254,7 +178,7 @@ class Subscribers:
 
     def _insert(self, conn: Connection, email: str, values: dict[str, Any]) -> bool:
         """Insert a new row; False when another writer inserted the address first."""
-        return insert_ignore(conn, subscribers, {"email": email, **_stored(values)})
+        return insert_ignore(conn, subscribers, {"email": email, **stored_values(values)})
 
     def request(
         self,
@@ -318,7 +242,7 @@ class Subscribers:
             conn.execute(
                 subscribers.update()
                 .where(subscribers.c.id == current.id)
-                .values(**_stored(updates))
+                .values(**stored_values(updates))
             )
             self._record(conn, email, "subscribe-requested", consent, now, confirmed_at=None)
             found = self._lock(conn, email)
@@ -431,7 +355,7 @@ class Subscribers:
                 conn.execute(
                     subscribers.update()
                     .where(subscribers.c.email == email)
-                    .values(**_stored(values))
+                    .values(**stored_values(values))
                 )
             action = "added" if created else "updated"
             self._record(conn, email, action, consent, now, confirmed_at=confirmed_at)

@@ -1,6 +1,6 @@
 """[images] in newsletter.toml: how `build` prepares story images (see render/images.py).
 
-Its own module because config.py is long enough; config.py includes it as ``Config.images``.
+``newsletter.config`` includes it as ``Config.images``.
 """
 
 from __future__ import annotations
