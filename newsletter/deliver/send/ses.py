@@ -1,6 +1,7 @@
 """Sending with Amazon SES v2: ``CreateEmailTemplate`` once, ``SendBulkEmail`` per 50.
 
-The requests are exactly those ``newsletter export --to ses`` writes (``newsletter.deliver.export.ses``).
+The requests are exactly those ``newsletter export --to ses`` writes
+(``newsletter.deliver.export.ses``).
 boto3 is an optional extra (``pip install 'newsletter[ses]'``); credentials and region come
 from the usual AWS sources (environment, ``~/.aws``), the region also from
 ``[providers] ses_region``. botocore's own retries are switched off: retrying a request whose
