@@ -88,6 +88,10 @@ def document_shapes() -> list[Shape]:
         "text/plain",
         "application/octet-stream",
         "application/json",
+        "application/xml, application/rss+xml; charset=utf-8",
+        "application/rss+xml; charset=iso-8859-1",
+        "text/xml; charset=us-ascii",
+        "application/xml; charset=utf-8, text/xml; charset=iso-8859-1",
     ):
         add(
             f"content-type {ctype}",

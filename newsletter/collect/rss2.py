@@ -5,8 +5,8 @@ that feed.py parses anyway (for photo captions), and the collect benchmark's tar
 on it. But the two must never disagree, so this reader takes a document only when it
 understands every part of it, and then gives what feedparser would give, field for field:
 
-- the document: ``<rss version="2.0">`` in UTF-8 (declared, by the server, or both), no
-  DOCTYPE, no Content-Language header, one ``channel``;
+- the document: ``<rss version="2.0">`` in UTF-8 (declared, by the server's charset, or
+  both), no DOCTYPE, no Content-Language header, one ``channel``;
 - every element is one it knows, in a place it knows (``ALLOWED``), with only the
   attributes it knows; nothing is in an unknown namespace, no ``xml:base``, no
   ``xml:lang``; a text element holds only text; an item has at most one of each element
@@ -116,9 +116,7 @@ _NO_TEXT = frozenset({f"{{{MRSS}}}content", f"{{{MRSS}}}thumbnail"})
 _ONCE = frozenset(
     {"title", "link", "description", "guid", "pubDate", f"{{{DC}}}date", f"{{{CONTENT}}}encoded"}
 )
-_XML_TYPES = frozenset(
-    {"application/rss+xml", "application/xml", "application/atom+xml", "application/rdf+xml"}
-)
+_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _DECLARED_RE = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _MONTHS = {
@@ -179,13 +177,10 @@ def _document_fits(root: ET.Element, fetched: Fetched) -> bool:
         return False
     if _DOCTYPE_RE.search(body[:4096]) or "content-language" in headers:
         return False
-    ctype, _, params = headers.get("content-type", "").lower().partition(";")
-    charset = params.split("charset=", 1)[1] if "charset=" in params else ""
-    charset = charset.split(";")[0].strip(" \"'")
-    if charset and charset not in ("utf-8", "utf8"):
-        return False
-    ctype = ctype.strip()
-    return not ctype or ctype in _XML_TYPES or (ctype == "text/xml" and bool(charset))
+    # (the media type itself does not matter: feedparser reads any, and a server may send
+    # two, "application/xml, application/rss+xml; charset=utf-8")
+    charsets = _CHARSET_RE.findall(headers.get("content-type", ""))
+    return all(charset.lower() in ("utf-8", "utf8") for charset in charsets)
 
 
 def _check(element: ET.Element, context: str) -> None:
