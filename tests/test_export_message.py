@@ -144,7 +144,7 @@ def test_no_header_value_may_carry_cr_lf_or_nul(project: Project, bad: str) -> N
 def test_build_message_is_the_template_copy(project: Project) -> None:
     prepared = prepare(project, "2020-10")
     msg = build_message(project.config, prepared.issue, html="<p>Hi</p>", text="Hi\n")
-    assert msg["To"] is None and msg["Subject"] == prepared.issue.subject
+    assert msg["To"] == "undisclosed-recipients:;" and msg["Subject"] == prepared.issue.subject
     assert msg["List-Unsubscribe"] == "<https://news.oslocancercluster.no/unsubscribe>"
     assert [body(p) for p in msg.iter_parts()] == ["Hi\n", "<p>Hi</p>"]
     raw = msg.as_bytes()

@@ -62,6 +62,15 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the export to.")],
     audience: AudienceOpt = None,
     topic: TopicOpt = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="WHEN",
+            help="eml: the Date of every message, e.g. 2024-04-02T09:00+02:00 (default: now). "
+            "Give the time they will be sent: spam filters distrust a Date hours old.",
+        ),
+    ] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export an issue for a mail provider: one JSON file per API request, plus manifest.json.
@@ -74,9 +83,13 @@ def export(
     Example: newsletter export 2020-10 --to sendgrid --audience subscribers.csv --out out/
     """
     from newsletter.deliver.export import export_issue
+    from newsletter.deliver.export.eml import parse_date
 
     provider = str(to)
-    result = export_issue(open_project(project), month, provider, out, audience, topic=topic)
+    when = parse_date(date) if date is not None else None
+    result = export_issue(
+        open_project(project), month, provider, out, audience, topic=topic, date=when
+    )
     if result.audience is not None:
         print_audience(result.audience)
     if provider == "eml":

@@ -16,29 +16,30 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
 from newsletter.config import Config
+from newsletter.deliver.headers import address_header, header, safe_header
 from newsletter.deliver.merge import TOKEN_RE, Personal
-from newsletter.errors import ExportError
 from newsletter.models import Issue
 
-# Python folds long headers before the first word, which some parsers read back with a leading
-# space; RFC 5322 allows 998 characters, so fold only beyond that.
+__all__ = [
+    "MessageTemplate", "ascii_header", "build_message", "safe_header", "template_copy",
+    "to_header",
+]  # fmt: skip
+
+# For parsing only: messages are written by ``headers``, which folds and encodes as RFC 5322
+# and RFC 2047 want (Python's folder cannot do both at once).
 POLICY = SMTP.clone(max_line_length=998)
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
 PROOF_PREFIX = "[PROOF] "
-
-
-def safe_header(name: str, value: str) -> str:
-    """Header values never carry CR, LF or NUL: that is how header injection starts."""
-    if "\r" in value or "\n" in value or "\x00" in value:
-        raise ExportError(f"refusing header {name}: the value contains CR, LF or NUL")
-    return value
+# A template copy goes to no one in particular: an empty group (RFC 5322 3.4) says so, and
+# a message without To: looks like spam (SpamAssassin MISSING_HEADERS, REPLYTO_WITHOUT_TO_CC).
+UNDISCLOSED = b"To: undisclosed-recipients:;\r\n"
+ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
 
 
 def list_id(config: Config) -> str:
@@ -49,37 +50,25 @@ def list_id(config: Config) -> str:
 
 
 def static_headers(config: Config, subject: str) -> dict[str, str]:
-    """The headers every copy of an issue shares (To, Date, Message-ID, List-Unsubscribe vary)."""
-    settings = config.newsletter
-    headers = {
+    """The unstructured headers every copy of an issue shares (From and Reply-To aside)."""
+    return {
         "Subject": subject,
-        "From": str(Address(settings.sender, addr_spec=settings.from_email)),
         "List-Id": list_id(config),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Archive": f"<{settings.web_url.rstrip('/')}/>",
+        "List-Archive": f"<{config.newsletter.web_url.rstrip('/')}/>",
     }
-    if settings.reply_to:
-        headers["Reply-To"] = settings.reply_to
-    return headers
 
 
 def to_header(email: str, display_name: str) -> str:
+    """``Name <addr>`` for providers' JSON APIs, which take the header value as one string."""
     return formataddr((display_name, email), charset="utf-8") if display_name else email
-
-
-def _fold(name: str, value: str) -> bytes:
-    """One header line, RFC 2047-encoded when it is not ASCII."""
-    safe_header(name, value)
-    folded: str = POLICY.header_factory(name, value).fold(policy=POLICY)
-    return folded.encode("ascii")
 
 
 def ascii_header(name: str, value: str) -> str:
     """A header value as 7-bit ASCII on one line (RFC 2047 words), for APIs that take headers."""
     if value.isascii():
         return safe_header(name, value)
-    folded = _fold(name, value).decode("ascii")
-    return " ".join(folded[len(name) + 1 :].split())
+    unfolded = header(name, value).decode("ascii").replace("\r\n", "")
+    return unfolded[len(name) + 2 :]
 
 
 def _qp(text: str) -> bytes:
@@ -144,15 +133,21 @@ class MessageTemplate:
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         subject = (PROOF_PREFIX if proof else "") + issue.subject
-        self.domain = config.newsletter.from_email.rsplit("@", 1)[1]
+        settings = config.newsletter
+        self.domain = settings.from_email.rsplit("@", 1)[1]
         self.boundary = f"==============={secrets.token_hex(12)}=="
         headers = static_headers(config, subject)
         if proof:
             headers["X-Newsletter-Proof"] = "yes"
         headers.update(extra_headers or {})
-        self.head = b"".join([b"MIME-Version: 1.0\r\n", *(_fold(k, v) for k, v in headers.items())])
+        head = [b"MIME-Version: 1.0\r\n", header("Subject", headers.pop("Subject"))]
+        head.append(address_header("From", settings.sender, settings.from_email))
+        if settings.reply_to:
+            head.append(address_header("Reply-To", "", settings.reply_to))
+        head += [header(k, v) for k, v in headers.items()]
+        self.head = b"".join(head)
         self.content_type = (
-            f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n\r\n'
+            f'Content-Type: multipart/alternative;\r\n boundary="{self.boundary}"\r\n\r\n'
         ).encode("ascii")
         self.delimiter = f"--{self.boundary}\r\n".encode("ascii")
         self.closing = f"--{self.boundary}--\r\n".encode("ascii")
@@ -169,22 +164,27 @@ class MessageTemplate:
             self._date_second = now
         return self._date
 
-    def render(self, personal: Personal, *, date: datetime | None = None) -> bytes:
-        """One recipient's message, CRLF line ends throughout, ready for SMTP or a .eml file."""
+    def render(
+        self, personal: Personal, *, date: datetime | None = None, one_click: bool = True
+    ) -> bytes:
+        """One recipient's message, CRLF line ends throughout, ready for SMTP or a .eml file.
+
+        Without ``date`` the Date is the moment of writing: ``send`` writes each message as it
+        hands it over. ``one_click`` says the List-Unsubscribe URL identifies the recipient,
+        so a POST to it unsubscribes them (RFC 8058); a template copy's URL does not.
+        """
         date_line = (
             f"Date: {format_datetime(date)}\r\n".encode("ascii") if date else self._date_header()
         )
         out = [self.head, date_line]
-        headers = [
-            ("To", to_header(personal.email, personal.display_name)),
-            ("Message-ID", personal.message_id),
-            ("List-Unsubscribe", personal.list_unsubscribe),
-        ]
-        for name, value in headers if personal.email else headers[1:]:  # no To: a template copy
-            if "\r" in value or "\n" in value or "\x00" in value or not value.isascii():
-                out.append(_fold(name, value))  # rejects CR/LF/NUL, encodes the rest
-            else:
-                out.append(f"{name}: {value}\r\n".encode("ascii"))
+        if personal.email:
+            out.append(address_header("To", personal.display_name, personal.email))
+        else:
+            out.append(UNDISCLOSED)
+        out.append(header("Message-ID", personal.message_id))
+        out.append(header("List-Unsubscribe", personal.list_unsubscribe))
+        if one_click:
+            out.append(ONE_CLICK)
         out.append(self.content_type)
         out.append(self.delimiter)
         self.text.write(out, personal.values)
@@ -192,6 +192,36 @@ class MessageTemplate:
         self.html.write(out, personal.values)
         out.append(self.closing)
         return b"".join(out)
+
+
+def template_copy(
+    config: Config,
+    issue: Issue,
+    *,
+    html: str,
+    text: str,
+    to: str | None = None,
+    unsubscribe_url: str | None = None,
+    date: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> bytes:
+    """A message that is not personal: for no one (To: undisclosed-recipients) unless ``to``.
+
+    Its List-Unsubscribe URL carries no recipient's token unless ``unsubscribe_url`` does, so
+    it offers no one-click POST.
+    """
+    settings = config.newsletter
+    template = MessageTemplate(config, issue, html=html, text=text, extra_headers=extra_headers)
+    personal = Personal(
+        email=to or "",
+        display_name="",
+        values={},
+        message_id=make_msgid(domain=settings.from_email.rsplit("@", 1)[1]),
+        list_unsubscribe=f"<{unsubscribe_url or config.list_links().unsubscribe}>",
+    )
+    return template.render(
+        personal, date=date or datetime.now(UTC), one_click=unsubscribe_url is not None
+    )
 
 
 def build_message(
@@ -205,17 +235,11 @@ def build_message(
     date: datetime | None = None,
     extra_headers: dict[str, str] | None = None,
 ) -> EmailMessage:
-    """One complete message as an ``EmailMessage`` (the non-personal copy, proofs, tests)."""
-    settings = config.newsletter
-    template = MessageTemplate(config, issue, html=html, text=text, extra_headers=extra_headers)
-    personal = Personal(
-        email=to or "",
-        display_name="",
-        values={},
-        message_id=make_msgid(domain=settings.from_email.rsplit("@", 1)[1]),
-        list_unsubscribe=f"<{unsubscribe_url or config.list_links().unsubscribe}>",
-    )
-    raw = template.render(personal, date=date or datetime.now(UTC))
+    """``template_copy`` parsed into an ``EmailMessage`` (proofs, tests)."""
+    raw = template_copy(
+        config, issue, html=html, text=text, to=to, unsubscribe_url=unsubscribe_url,
+        date=date, extra_headers=extra_headers,
+    )  # fmt: skip
     msg = message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
     assert isinstance(msg, EmailMessage)
     return msg

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from itertools import islice
 from pathlib import Path
@@ -54,12 +55,18 @@ class ExportContext:
     """What a provider module works from: the prepared issue and, maybe, an audience."""
 
     def __init__(
-        self, prepared: Prepared, out: Path, provider: str, audience: AudienceSource | None
+        self,
+        prepared: Prepared,
+        out: Path,
+        provider: str,
+        audience: AudienceSource | None,
+        date: datetime | None = None,
     ) -> None:
         self.prepared = prepared
-        self.out = out
+        self.out = out  # where files are written: a staging folder inside --out
         self.provider = provider
         self.audience = audience
+        self.date = date  # the messages' Date (eml); None: the moment of writing
         self.notes: list[str] = []
         self.manifest_requests: list[dict[str, Any]] = []
 

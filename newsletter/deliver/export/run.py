@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from newsletter.deliver import merge
@@ -21,9 +27,20 @@ def export_issue(
     audience: Path | None = None,
     *,
     topic: str | None = None,
+    date: datetime | None = None,
 ) -> ExportResult:
-    """Write ``provider``'s requests (or .eml files) for ``month`` into ``out``."""
+    """Write ``provider``'s requests (or .eml files) for ``month`` into ``out``.
+
+    Files are written into a staging folder and moved into ``out`` only when all of them
+    are written, so a failed export leaves ``out`` as it was. ``date`` sets the Date of .eml
+    files (the providers stamp their own when they send).
+    """
     export = find_provider(provider)
+    if date is not None and provider != "eml":
+        raise ExportError(
+            f"--date sets the Date of .eml files; {provider} stamps the Date when it sends",
+            hint="leave out --date, or export --to eml",
+        )
     prepared = prepare(project, month)  # validates the issue before anything is written
     from newsletter.deliver.subscribers import open_audience
 
@@ -33,13 +50,37 @@ def export_issue(
         merge.check_fields([prepared.html, prepared.text], reader.columns, where=where)
     else:
         merge.check_fields([prepared.html, prepared.text], [], where=f"issue {month}")
+    with _staging(out) as staging:
+        ctx = ExportContext(prepared, staging, provider, reader, date)
+        result = export(ctx)
+        result.audience = reader.report if reader else None
+        result.notes = ctx.notes
+        result.manifest = write_manifest(ctx, result)
+    result.files = [out / path.name for path in result.files]
+    result.manifest = out / result.manifest.name
+    return result
+
+
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A fresh folder inside ``out``; on success its files replace those of the same name."""
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".export-partial-", dir=out))
     except OSError as exc:
         raise ExportError(f"{out}: cannot create the output folder: {exc.strerror}") from exc
-    ctx = ExportContext(prepared, out, provider, reader)
-    result = export(ctx)
-    result.audience = reader.report if reader else None
-    result.notes = ctx.notes
-    result.manifest = write_manifest(ctx, result)
-    return result
+    try:
+        yield staging
+        try:
+            for path in sorted(staging.iterdir()):
+                path.replace(out / path.name)
+        except OSError as exc:
+            raise ExportError(f"{out}: cannot move the export into place: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when nothing else is in it
+        raise
+    staging.rmdir()
