@@ -3,7 +3,8 @@
 ``check_issue(project, month)`` renders the issue (as ``build`` does) and runs every rule on
 the email's HTML and text, the generated MJML, the theme and the issue file. Each finding is
 an error (something will break for readers or providers: exit code 1) or a warning. The
-rules live in ``checks.html`` (compiled HTML) and ``checks.text`` (placeholders, plain text).
+rules live in ``checks.html`` (compiled HTML), ``checks.text`` (placeholders, plain text) and
+``checks.message`` (the exported message: headers, encoded-words, List-* headers).
 """
 
 from newsletter.checks.html import (
@@ -27,6 +28,7 @@ from newsletter.checks.issue import (
     check_theme,
     link_targets,
 )
+from newsletter.checks.message import check_exported, check_message
 from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import (
     TEXT_WIDTH,
@@ -48,9 +50,11 @@ __all__ = [
     "Expectations",
     "Finding",
     "Level",
+    "check_exported",
     "check_html",
     "check_issue",
     "check_issue_file",
+    "check_message",
     "check_mjml",
     "check_placeholders",
     "check_rendered",

@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from newsletter.checks.html import Expectations, check_html
 from newsletter.checks.images import check_image_weight
+from newsletter.checks.message import check_exported
 from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import check_story_text, check_text
 from newsletter.errors import RenderError
@@ -97,6 +98,7 @@ def check_rendered(
     )
     if rendered.html:
         check_html(report, merge.fill(rendered.html, values), expect)
+        check_exported(report, config, issue, rendered.html, rendered.text)
     check_text(report, merge.fill(rendered.text, values), expect.unsubscribe_url)
     check_theme(report, build_theme(config.brand))
     check_issue_file(report, issue)
