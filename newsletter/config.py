@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from newsletter.errors import ConfigError, format_validation_error
+from newsletter.errors import ConfigError
 from newsletter.models import HttpUrl, Kind, SingleLine
 from newsletter.settings.base import Email, Strict
 from newsletter.settings.delivery import (
@@ -275,18 +275,26 @@ def load_config(path: Path) -> Config:
             hint="run inside a newsletter project, pass --project DIR, or create one with "
             "`newsletter init DIR`",
         )
+    from newsletter import configerrors
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(str(path), exc)) from exc
+        raise ConfigError(
+            configerrors.describe(path, text, Config, exc),
+            hint="fix the lines above; every key is checked before a command runs",
+        ) from exc
     names = [s.name for s in config.sources]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"{path}: sources: duplicate source name(s): {', '.join(dupes)}")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            line = configerrors.line_of(configerrors.key_lines(text), ("sources", i, "name"))
+            where = f"line {line}, " if line else ""
+            raise ConfigError(f"{path}: {where}sources.{i}.name: duplicate source name {name!r}")
     return config
 
 

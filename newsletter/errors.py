@@ -6,6 +6,9 @@ exit code and prints only the message; the traceback appears with ``--debug``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class NewsletterError(Exception):
     """Base class of every error the tool reports to a user."""
@@ -84,5 +87,13 @@ def format_validation_error(source: str, exc: object) -> str:
     lines = [f"{source}: {exc.error_count()} problem(s)"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {loc}: {err['msg']}")
+        lines.append(f"  - {loc}: {pydantic_message(err)}")
     return "\n".join(lines)
+
+
+def pydantic_message(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message without the "Value error, " its validators' errors carry."""
+    message = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from newsletter.collect.dates import at_noon
 from newsletter.collect.normalize import Parsed, RawItem
-from newsletter.errors import CollectError
+from newsletter.errors import CollectError, pydantic_message
 from newsletter.models import Kind
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -118,7 +118,7 @@ def read_item(path: Path) -> RawItem:
         front = FrontMatter.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'][:1]) or 'front matter'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc'][:1]) or 'front matter'}: {pydantic_message(err)}"
             for err in exc.errors()
         )
         raise CollectError(f"{name}: {problems}") from None

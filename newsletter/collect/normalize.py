@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from newsletter.collect.classify import classify
 from newsletter.collect.language import detect_language
+from newsletter.errors import pydantic_message
 from newsletter.models import Image, Kind, NewsItem, item_id
 from newsletter.sanitize import clean_html, html_to_text, one_line, summarize
 
@@ -279,7 +280,8 @@ def build_item(raw: RawItem, *, source: str, base: str | None, language: str | N
         )
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {pydantic_message(err)}"
+            for err in exc.errors()
         )
         raise SkippedItem(f"{label} ({url}): {problems}") from None
     if item.body_html:  # an article's links are relative to the article itself
