@@ -187,3 +187,18 @@ def test_a_failed_export_leaves_the_folder_as_it_was(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     with (out / "index.csv").open() as fh:
         assert len(list(csv.reader(fh))) > 1  # the earlier index, not a header-only one
+
+
+def test_export_date_on_the_command_line(tmp_path: Path) -> None:
+    from tests.clirun import cli
+
+    project = make_project(tmp_path / "p")
+    done = cli(
+        "export", "2020-10", "--to", "eml", "--out", "out", "--date", "2031-01-02T09:30+01:00",
+        cwd=project.root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stamped = parse((project.root / "out" / "2020-10.eml").read_bytes())["Date"].datetime
+    assert stamped == datetime(2031, 1, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
+    bad = cli("export", "2020-10", "--to", "eml", "--out", "o2", "--date", "soon", cwd=project.root)
+    assert bad.returncode != 0 and "--date 'soon' is not a date and time" in bad.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from newsletter.cli.app import app, console
 
@@ -24,10 +25,11 @@ def init(
     from newsletter.scaffold import init_project
 
     created = init_project(directory, force=force)
-    console.print(f"Created a newsletter project in [bold]{directory}[/]:")
+    console.print(f"Created a newsletter project in [bold]{escape(str(directory))}[/]:")
     for path in created:
         console.print(f"  {path.relative_to(directory)}")
     console.print(
-        "Next: edit newsletter.toml (\\[[sources]], addresses, brand), then run "
+        f"Next: edit newsletter.toml ({escape('[[sources]]')}, addresses, brand, \\[smtp]), "
+        "then run "
         "[bold]newsletter collect[/] and [bold]newsletter draft YYYY-MM[/]."
     )

@@ -54,6 +54,8 @@ class SmtpConfig:
     password: str | None
     timeout: float
     envelope_from: str
+    # No [smtp] table, NEWSLETTER_SMTP_HOST or --smtp-host: the defaults are only a guess.
+    defaulted: bool = False
 
     def describe(self) -> str:
         return f"{self.host}:{self.port} ({self.security})"
@@ -66,8 +68,12 @@ def resolve(
     host: str | None = None,
     port: int | None = None,
     env: Mapping[str, str] | None = None,
+    configured: bool = True,
 ) -> SmtpConfig:
-    """[smtp] settings, overridden by NEWSLETTER_SMTP_* variables, then by the CLI options."""
+    """[smtp] settings, overridden by NEWSLETTER_SMTP_* variables, then by the CLI options.
+
+    ``configured``: newsletter.toml has an [smtp] table.
+    """
     import os
 
     env = os.environ if env is None else env
@@ -97,6 +103,7 @@ def resolve(
         password=env.get(ENV + "PASSWORD") or None,
         timeout=timeout,
         envelope_from=settings.envelope_from or envelope_from,
+        defaulted=not configured and not host and not var("HOST"),
     )
     if config.username and not config.password:
         raise ConfigError(
@@ -227,16 +234,27 @@ class SmtpTransport:
         return conn
 
     def open(self) -> None:
-        """Connected (and logged in), retrying with backoff; nothing is claimed meanwhile."""
-        for attempt in range(1, self.max_attempts + 1):
+        """Connected (and logged in), retrying with backoff; nothing is claimed meanwhile.
+
+        Without any SMTP settings there is one try: waiting on a guessed server helps no one.
+        """
+        attempts = 1 if self.config.defaulted else self.max_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 self._connect()
                 return
             except _Transient as exc:
                 detail = exc.detail
                 self._drop()
-            if attempt < self.max_attempts:
+            if attempt < attempts:
                 self._backoff(attempt)
+        if self.config.defaulted:
+            raise SendError(
+                f"newsletter.toml has no [smtp] table, and no mail server answers at the "
+                f"default {self.config.describe()}: {detail}",
+                hint="add an [smtp] table (host, port, security, username; `newsletter init` "
+                "writes a commented one), or set NEWSLETTER_SMTP_HOST, or pass --smtp-host",
+            )
         raise SendError(
             f"{detail} (after {self.max_attempts} attempts)",
             hint="check the server is running and [smtp] host/port; rerun to resume",
@@ -338,7 +356,10 @@ class SmtpTransport:
 def open_transport(prepared: Prepared, options: TransportOptions) -> SmtpTransport:
     """``--via smtp``: the ``[smtp]`` settings, with the command line's host and port."""
     config = prepared.config
-    smtp = resolve(config.smtp, config.newsletter.from_email, host=options.host, port=options.port)
+    smtp = resolve(
+        config.smtp, config.newsletter.from_email, host=options.host, port=options.port,
+        configured="smtp" in config.model_fields_set,
+    )  # fmt: skip
     return SmtpTransport(
         smtp,
         prepared.message_template(),
