@@ -12,7 +12,7 @@ from newsletter import __version__
 from newsletter.config import load_config
 from tests.clirun import cli
 from tests.conftest import FIXTURES, REPO
-from tests.test_send_smtp import without_tables
+from tests.factories import without_tables
 
 SECRET = "cli-setup-secret-0123456789"
 ORDER = ["collect", "items", "draft", "validate", "build", "check", "preview", "export", "send",

@@ -21,7 +21,7 @@ from newsletter.deliver.headers import encode_words, header
 from newsletter.errors import ConfigError, ExportError
 from newsletter.project import Project
 from tests.conftest import FIXTURES, REPO
-from tests.test_send_smtp import without_tables
+from tests.factories import without_tables
 
 SECRET = "exported-message-secret-0123456789"
 AUDIENCE = FIXTURES / "audiences" / "sample.csv"
