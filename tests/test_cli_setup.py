@@ -94,3 +94,15 @@ def test_a_config_error_reaches_the_user_with_its_line_and_no_value_error(tmp_pa
     assert done.returncode == 2
     assert f"line {line}, brand.primary_color: must be a hex colour" in done.stderr
     assert "Value error" not in done.stderr
+
+
+def test_a_bad_option_value_is_named_without_pydantics_prefix(tmp_path: Path) -> None:
+    project = sample(tmp_path / "p")
+    for args, said in [
+        (("check", "2020-10", "--format", "xml"), "'xml' is not one of 'text', 'json'"),
+        (("export", "2020-10", "--to", "nope", "--out", "o"), "'nope' is not one of"),
+        (("suppress", "add", "a@example.org", "--reason", "bored"), "'bored' is not one of"),
+    ]:
+        done = cli(*args, cwd=project, columns=300)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+        assert "Value error" not in done.stderr

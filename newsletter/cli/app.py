@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,7 +32,22 @@ class NewsletterGroup(TyperGroup):
         end = args.index("--") if "--" in args else len(args)
         found = [a for a in args[:end] if a in GLOBAL_FLAGS]
         rest = [a for a in args[:end] if a not in GLOBAL_FLAGS]
-        return super().parse_args(ctx, [*dict.fromkeys(found), *rest, *args[end:]])
+        with _plain_bad_parameter():
+            return super().parse_args(ctx, [*dict.fromkeys(found), *rest, *args[end:]])
+
+    def invoke(self, ctx: Any) -> Any:
+        with _plain_bad_parameter():  # a subcommand's options are parsed in here
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _plain_bad_parameter() -> Iterator[None]:
+    """Typer checks option values with pydantic, whose message starts "Value error, "."""
+    try:
+        yield
+    except typer.BadParameter as exc:
+        exc.message = exc.message.replace("Value error, ", "")
+        raise
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
