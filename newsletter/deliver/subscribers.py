@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +24,21 @@ from newsletter.deliver.audience import (
     Rejection,
     check_address,
 )
+from newsletter.deliver.csvfile import (
+    EMAIL_COLUMNS,
+    FIRST_NAME,
+    LANGUAGE_COLUMNS,
+    LAST_NAME,
+    NAME_COLUMNS,
+    column_name,
+    find_column,
+    not_utf8,
+    sniff_delimiter,
+)
 from newsletter.errors import ProjectError
 from newsletter.project import Project
 from newsletter.store.subscribers import Consent, Method, Status, Subscribers
 
-EMAIL_HEADERS = ("email", "email address", "e-mail", "e-post", "epost")
-NAME_HEADERS = ("name", "full name", "navn")
 CONSENT_HEADERS = ("consent", "confirm_time", "optin_time", "samtykke")
 YES = {"yes", "y", "true", "1", "ja", "x"}
 NO = {"", "no", "n", "false", "0", "nei"}
@@ -44,13 +53,6 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _sniff(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
 def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         if path.stat().st_size > MAX_IMPORT_BYTES:
@@ -62,12 +64,9 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         raise ProjectError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ProjectError(
-            f"{path}:{line}: not UTF-8 text", hint="save the file as CSV UTF-8"
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff(text[:4096]))
+    except UnicodeDecodeError:
+        raise not_utf8(path, "the subscriber list") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text[:65536]))
     try:
         header = next(reader)
     except StopIteration:
@@ -83,14 +82,7 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         except csv.Error as exc:
             raise ProjectError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
 
-    return [h.strip().lower() for h in header], rows()
-
-
-def _column(header: list[str], names: Sequence[str]) -> int | None:
-    for name in names:
-        if name in header:
-            return header.index(name)
-    return None
+    return [column_name(h) for h in header], rows()
 
 
 def import_csv(
@@ -102,23 +94,23 @@ def import_csv(
     now: datetime | None = None,
 ) -> ImportReport:
     header, rows = _rows(path)
-    email_at = _column(header, EMAIL_HEADERS)
+    email_at = find_column(header, EMAIL_COLUMNS)
     if email_at is None:
         raise ProjectError(
             f"{path}:1: no email column (found: {', '.join(header) or 'nothing'})",
             hint="name the column 'email' (Mailchimp's 'Email Address' also works)",
         )
-    wanted = (consent_column.lower(),) if consent_column else CONSENT_HEADERS
-    consent_at = _column(header, wanted)
+    wanted = (column_name(consent_column),) if consent_column else CONSENT_HEADERS
+    consent_at = find_column(header, wanted)
     if consent_at is None:
         raise ProjectError(
             f"{path}:1: no consent column ({', '.join(wanted)})",
             hint="add a column saying when or how each person agreed, e.g. consent = "
             "'yes' or a date; rows without it are not imported",
         )
-    name_at = _column(header, NAME_HEADERS)
-    first_at, last_at = _column(header, ("first name",)), _column(header, ("last name",))
-    language_at = _column(header, ("language", "språk"))
+    name_at = find_column(header, NAME_COLUMNS)
+    first_at, last_at = find_column(header, (FIRST_NAME,)), find_column(header, (LAST_NAME,))
+    language_at = find_column(header, LANGUAGE_COLUMNS)
     report = ImportReport(path)
     when = now or datetime.now(UTC)
     for line, row in rows:
