@@ -11,6 +11,7 @@ from pathlib import Path
 from benchmarks.harness import (
     WORKLOADS,
     Outcome,
+    compile_bytecode,
     machine,
     markdown_table,
     parse_setting,
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         f"[dim]{info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB, "
         f"Python {info['python']}, load {info['load_avg']}[/]"
     )
+    # As installed: every module byte-compiled, whatever PYTHONDONTWRITEBYTECODE says here.
+    with console.status("Byte-compiling the project and its libraries…"):
+        compile_bytecode()
     outcomes: list[Outcome] = []
     for name in args.names:
         with console.status(f"Running {name}{' (quick)' if args.quick else ''}…"):
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     print_table(rows, title=f"newsletter benchmarks ({mode}, {time.time() - started:.0f} s)")
     document = report(outcomes, args.quick, started, info)
+    console.print(
+        f"[dim]load average at the start {info['load_avg']}, at the end "
+        f"{document['load_avg_end']}[/]"
+    )
     if args.json:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         console.print(f"Wrote {args.json}")

@@ -48,7 +48,8 @@ class Row(TypedDict):
     ``ratio`` is ``baseline_s / ours_s``: above 1 means we are that many times faster.
     ``peak_mb`` may be None: the harness then fills in the workload process's peak RSS.
     ``met`` may be left out when ``target`` has a form the harness can judge (``>= 20x``,
-    ``< 1 s``, ``< 300 ms``); otherwise set it yourself.
+    ``< 1 s``, ``< 300 ms``); otherwise set it yourself. ``vs`` names the baseline in a few
+    words (the tool a user would pick instead), shown in the table.
     """
 
     workload: str
@@ -59,6 +60,7 @@ class Row(TypedDict):
     target: str
     note: NotRequired[str]
     met: NotRequired[bool | None]
+    vs: NotRequired[str]
     extra: NotRequired[dict[str, Any]]
 
 
@@ -71,7 +73,7 @@ class BenchmarkError(RuntimeError):
 
 
 _NUMBER_KEYS = ("ours_s", "baseline_s", "ratio", "peak_mb")
-_KNOWN_KEYS = {"workload", "target", "note", "met", "extra", *_NUMBER_KEYS}
+_KNOWN_KEYS = {"workload", "target", "note", "met", "vs", "extra", *_NUMBER_KEYS}
 
 
 def validate_row(obj: object, source: str = "workload") -> Row:
@@ -104,6 +106,8 @@ def validate_row(obj: object, source: str = "workload") -> Row:
         row["ratio"] = row["baseline_s"] / row["ours_s"]
     if obj.get("note") is not None:
         row["note"] = str(obj["note"])
+    if obj.get("vs") is not None:
+        row["vs"] = str(obj["vs"])
     if "met" in obj:
         if obj["met"] is not None and not isinstance(obj["met"], bool):
             raise RowError(f"{source}: 'met' must be True, False or None, got {obj['met']!r}")
@@ -124,8 +128,9 @@ def make_row(
     peak_mb: float | None = None,
     note: str | None = None,
     met: bool | None = None,
+    vs: str | None = None,
 ) -> Row:
-    """A valid Row; ``ratio`` is computed as baseline / ours."""
+    """A valid Row; ``ratio`` is computed as baseline / ours; ``vs`` names the baseline."""
     obj: dict[str, Any] = {
         "workload": workload,
         "ours_s": ours_s,
@@ -138,6 +143,8 @@ def make_row(
         obj["note"] = note
     if met is not None:
         obj["met"] = met
+    if vs is not None:
+        obj["vs"] = vs
     return validate_row(obj)
 
 
@@ -275,15 +282,75 @@ def cold_runs(
     """
     runs = []
     for i in range(warmup + repeat):
-        result = run_process(cmd, cwd=cwd, env=env, timeout=timeout)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-            raise BenchmarkError(
-                f"{' '.join(cmd)} exited with {result.returncode}: " + " / ".join(tail)
-            )
+        result = checked_run(cmd, cwd=cwd, env=env, timeout=timeout)
         if i >= warmup:
             runs.append(result)
     return runs
+
+
+def checked_run(
+    cmd: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+) -> ProcessRun:
+    """``run_process``, raising ``BenchmarkError`` with the tail of its output when it fails."""
+    result = run_process(cmd, cwd=cwd, env=env, timeout=timeout)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        message = f"{' '.join(cmd)} exited with {result.returncode}: " + " / ".join(tail)
+        raise BenchmarkError(message)
+    return result
+
+
+def interleaved_runs(
+    cmds: Mapping[str, Sequence[str]],
+    repeat: int = REPEAT_FULL,
+    *,
+    warmup: int = 1,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
+) -> dict[str, list[ProcessRun]]:
+    """Fresh processes of each command in turn (A B A B ...), ``repeat`` timed runs each.
+
+    Taking turns, a drift in the machine's load touches both sides alike; three runs of one
+    and then three of the other would hand one side the quieter minute.
+    """
+    runs: dict[str, list[ProcessRun]] = {name: [] for name in cmds}
+    for i in range(warmup + repeat):
+        for name, cmd in cmds.items():
+            result = checked_run(cmd, cwd=cwd, env=env, timeout=timeout)
+            if i >= warmup:
+                runs[name].append(result)
+    return runs
+
+
+def bytecode_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (else this process's environment) with Python free to write bytecode.
+
+    A developer's shell (or CI) may set ``PYTHONDONTWRITEBYTECODE``; a cold process then
+    compiles every module of ours on every start, which no installed copy ever does.
+    """
+    return {
+        k: v for k, v in (os.environ if env is None else env).items()
+        if k != "PYTHONDONTWRITEBYTECODE"
+    }  # fmt: skip
+
+
+def compile_bytecode(*paths: Path | str) -> None:
+    """Byte-compile ``paths`` (default: the project's and the benchmarks' sources, and the
+    installed libraries) as an install would, so cold processes load .pyc files."""
+    import sysconfig
+
+    if not paths:
+        libs = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        paths = (ROOT / "newsletter", ROOT / "benchmarks", *sorted(libs))
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, paths)],
+        env=bytecode_env(), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def cold_process(
@@ -452,7 +519,7 @@ def run_workload(
     paths = [str(p) for p in (*pythonpath, ROOT)]
     if os.environ.get("PYTHONPATH"):
         paths.append(os.environ["PYTHONPATH"])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env = {**bytecode_env(), "PYTHONPATH": os.pathsep.join(paths)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         result_path = Path(tmp) / "result.json"
@@ -528,7 +595,7 @@ def format_met(met: bool | None) -> str:
     return {True: "yes", False: "NO", None: "–"}[met]
 
 
-COLUMNS = ("workload", "ours", "baseline", "ratio", "peak MB", "target", "met?", "note")
+COLUMNS = ("workload", "ours", "baseline", "ratio", "peak MB", "target", "met?", "vs", "note")
 
 
 def table_cells(row: Row) -> list[str]:
@@ -540,6 +607,7 @@ def table_cells(row: Row) -> list[str]:
         "–" if row["peak_mb"] is None else f"{row['peak_mb']:.0f}",
         row["target"],
         format_met(target_met(row)),
+        row.get("vs", "–"),
         row.get("note", ""),
     ]
 
@@ -551,11 +619,12 @@ def print_table(rows: Sequence[Row], title: str = "Benchmarks") -> None:
     from rich.table import Table
 
     # A log file or CI step is not a terminal; give it room for the whole table.
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    console = Console(width=None if sys.stdout.isatty() else 150)
     table = Table(title=title, caption="ours and baseline are medians; ratio = baseline / ours")
     for column in COLUMNS[:-1]:
         numeric = column in ("ours", "baseline", "ratio", "peak MB")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "target")
+        wraps = column in ("target", "vs")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=not wraps)
     notes = []
     for row in rows:
         cells = [escape(cell) for cell in table_cells(row)]

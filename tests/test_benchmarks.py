@@ -120,6 +120,22 @@ def test_cold_process_runs_fresh_processes_and_reports_failures(tmp_path: Path) 
         cold_process([sys.executable, "-c", code], repeat=1)
 
 
+def test_interleaved_runs_take_turns_and_drop_the_warmup(tmp_path: Path) -> None:
+    marker = tmp_path / "order"
+    cmds = {
+        name: [sys.executable, "-c", f"open({str(marker)!r}, 'a').write({name!r})"]
+        for name in ("A", "B")
+    }
+    runs = harness.interleaved_runs(cmds, repeat=2, warmup=1)
+    assert marker.read_text() == "ABABAB"
+    assert [len(runs["A"]), len(runs["B"])] == [2, 2]
+
+
+def test_bytecode_env_lets_python_write_bytecode() -> None:
+    env = harness.bytecode_env({"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/h"})
+    assert env == {"HOME": "/h"}
+
+
 def test_run_process_reports_the_childs_own_peak_memory() -> None:
     # 80 MB written (not just reserved), so it is resident in the child, never in this process.
     run = run_process([sys.executable, "-c", "b = b'x' * (80 * 1024 * 1024); print(len(b))"])
@@ -284,10 +300,7 @@ def test_an_unknown_workload_name_is_refused() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
-    assert (
-        "unknown workload rendr; choose from render, collect, select, export, startup, sendlog"
-        in (proc.stderr)
-    )
+    assert "unknown workload rendr; choose from " + ", ".join(harness.WORKLOADS) in (proc.stderr)
 
 
 # Every workload at a tiny size, so the suite knows each still runs end to end (seconds, not the
