@@ -6,7 +6,8 @@ For calls, events and announcements that are on no website::
     title: "Save the date: EHiN 2020"
     date: 2020-10-20            # when it was announced (a date, or a date and time in UTC)
     url: https://ehin.no/       # where readers act: the event, the call, a registration form
-    kind: event                 # news, event, call or award (default: worked out from the text)
+    kind: event                 # news, event, call or award (default: an event if it has an
+                                # event_date, else worked out from the text)
     event_date: 2020-11-10      # or deadline: 2020-11-01
     kicker: Conference          # optional, like image (a URL, or url/alt/credit), summary, language
     ---

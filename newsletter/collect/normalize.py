@@ -252,7 +252,9 @@ def build_item(raw: RawItem, *, source: str, base: str | None, language: str | N
         kind, deadline, event_date = raw.kind, raw.deadline, raw.event_date
     else:
         found = classify(title, kicker, text, raw.published.date())
-        kind = found.kind
+        # A date the source gives for an event (a hand-written item's event_date) says what
+        # the item is, whatever its words suggest.
+        kind = Kind.event if raw.event_date and found.kind is Kind.news else found.kind
         deadline = raw.deadline or found.deadline
         event_date = raw.event_date or found.event_date
     guid = raw.guid.strip() if raw.guid else None

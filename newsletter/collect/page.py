@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -44,6 +45,7 @@ _ARTICLE_NODES = (
 )
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 _MIN_ARTICLE_TEXT = 200
+_DATE_LINE_MAX = 80
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 Fetch = Callable[[str], Fetched]
@@ -65,25 +67,41 @@ def decode_html(fetched: Fetched) -> str:
 
 
 def page_base(tree: LexborHTMLParser, url: str) -> str | None:
-    """Where relative links point: ``<base href>``, else the page's own URL.
+    """Where relative links point: ``<base href>``, else the page's canonical address, else
+    the address it was fetched from.
 
-    A page read from a local file has no web address of its own, so its
-    ``<link rel="canonical">`` (or ``og:url``) stands in for it.
+    A saved copy of a page (a local file, or one served from another address) keeps the
+    ``<link rel="canonical">`` (or ``og:url``) of the page it copies; its relative links and
+    pictures live there, not beside the copy. A canonical address that is not sane (not an
+    absolute http(s) URL, with credentials, or a site's front page named by a page deeper
+    on the same site, a common CMS mistake) is ignored.
     """
     base = tree.css_first("base[href]")
     if base is not None and base.attributes.get("href"):
         return canonical_url(base.attributes["href"] or "", url) or url
-    if url.startswith(("http://", "https://")):
-        return url
+    fetched = url if url.startswith(("http://", "https://")) else None
     for selector, attr in (
         ('link[rel="canonical"]', "href"),
         ('meta[property="og:url"]', "content"),
     ):
         node = tree.css_first(selector)
-        value = node.attributes.get(attr) if node is not None else None
-        if value and canonical_url(value):
+        value = (node.attributes.get(attr) or "").strip() if node is not None else ""
+        if value and _sane_canonical(value, fetched):
             return value
-    return None
+    return fetched
+
+
+def _sane_canonical(value: str, fetched: str | None) -> bool:
+    if not value.lower().startswith(("http://", "https://")) or not canonical_url(value):
+        return False
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        return False
+    if fetched is not None and parts.path in ("", "/"):
+        here = urlsplit(fetched)
+        if here.hostname == parts.hostname and here.path not in ("", "/"):
+            return False
+    return True
 
 
 def parse_page(fetched: Fetched, *, source: Source) -> Parsed:
@@ -161,6 +179,10 @@ def _raw_item(
     summary_node, summary_attr = _select(block, selectors.get("summary"))
     if summary_node is None and "summary" not in selectors:
         summary_node = block.css_first(_SUMMARY_NODES)
+    if node is not None and node.mem_id not in (block.mem_id, getattr(summary_node, "mem_id", 0)):
+        # The date line is read above; left in, it would open the summary and the preheader.
+        stop = {block.mem_id} | ({summary_node.mem_id} if summary_node is not None else set())
+        _date_line(node, stop).decompose()
     summary = ""
     if summary_node is not None:
         summary = (
@@ -209,6 +231,26 @@ def _date_node(block: LexborNode) -> LexborNode | None:
     return None
 
 
+def _holds_short(node: LexborNode) -> bool:
+    """Does ``node`` hold another short-text element? (``css`` matches the node itself too.)"""
+    return any(n.mem_id != node.mem_id for n in node.css(_SHORT_NODES))
+
+
+def _date_line(node: LexborNode, stop: set[int]) -> LexborNode:
+    """The line a date is printed on ("Published <time>12 February 2024</time> · 3 min"):
+    the date grown into its short-text ancestors, short of the block, the summary, and any
+    element that also holds a link, a picture or a heading."""
+    line = node
+    while (
+        (parent := line.parent) is not None
+        and parent.mem_id not in stop
+        and len(parent.text(deep=True).strip()) <= _DATE_LINE_MAX
+        and parent.css_first("a[href], img, h1, h2, h3, h4, h5, h6") is None
+    ):
+        line = parent
+    return line
+
+
 def _is_date(node: LexborNode) -> bool:
     value = node.attributes.get("datetime") or node.text(deep=True)
     return bool(value) and len(value) <= 60 and parse_listing_date(value) is not None
@@ -223,7 +265,7 @@ def find_blocks(tree: LexborHTMLParser) -> list[tuple[LexborNode, LexborNode | N
     if not dates:
         dates = [
             n for n in body.css(_SHORT_NODES)
-            if len(n.text(deep=True)) <= 40 and n.css_first(_SHORT_NODES) is None and _is_date(n)
+            if len(n.text(deep=True)) <= 40 and not _holds_short(n) and _is_date(n)
         ]  # fmt: skip
     # A node matched by two selectors of the group comes back twice.
     dates = list({n.mem_id: n for n in dates}.values())
