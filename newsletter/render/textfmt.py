@@ -193,8 +193,10 @@ def _inline_text(children: list[Any]) -> str:
     for child in children:
         if child.type in ("text", "code_inline"):
             out.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
+        elif child.type == "softbreak":
             out.append(" ")
+        elif child.type == "hardbreak":  # a line break the writer asked for ("  " or "\\")
+            out.append("\n")
         elif child.type == "image":
             out.append(child.attrs.get("alt") or child.content or "")
         elif child.type == "link_open":
@@ -210,16 +212,21 @@ def _inline_text(children: list[Any]) -> str:
 # Cached: a live preview re-renders the same paragraphs on every edit.
 @lru_cache(maxsize=4096)
 def wrap_filter(text: str, width: int = 78, indent: str = "") -> str:
-    """Wrap prose paragraph by paragraph, keeping blank lines between them; never split URLs."""
+    """Wrap prose paragraph by paragraph, keeping blank lines between them and the line
+    breaks inside one (Markdown's hard breaks, from ``markdown_text``); never split URLs."""
     paragraphs = re.split(r"\n\s*\n", (text or "").strip())
     return "\n\n".join(
-        textwrap.fill(
-            " ".join(p.split()),
-            width=width,
-            initial_indent=indent,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
+        "\n".join(
+            textwrap.fill(
+                " ".join(line.split()),
+                width=width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            for line in p.splitlines()
+            if line.strip()
         )
         for p in paragraphs
         if p.strip()
