@@ -314,13 +314,27 @@ class Section(BaseModel):
     stories: list[Story] = Field(default_factory=list)
 
 
+SUBJECT_MAX = 78
+"""Inboxes cut a subject after about this many characters: ``draft`` suggests subjects
+within it, and ``validate`` and ``check`` both warn above it (``subject_warning``)."""
+SUBJECT_HARD_MAX = 150
+"""Longer than this is no subject line at all: the issue file is refused."""
+
+
+def subject_warning(subject: str) -> str | None:
+    """What ``validate`` and ``check`` say about a subject too long for an inbox."""
+    if len(subject) <= SUBJECT_MAX:
+        return None
+    return f"subject is {len(subject)} characters; inboxes cut it after about {SUBJECT_MAX}"
+
+
 class Issue(BaseModel):
     """A monthly newsletter issue: the editor's self-contained file."""
 
     model_config = ConfigDict(extra="forbid")
 
     month: Month
-    subject: SingleLine = Field(min_length=1, max_length=150)
+    subject: SingleLine = Field(min_length=1, max_length=SUBJECT_HARD_MAX)
     preheader: SingleLine = ""
     send_date: date | None = None
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")

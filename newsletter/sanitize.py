@@ -63,6 +63,16 @@ def html_to_text(fragment: str) -> str:
     return _WS_RE.sub(" ", text).strip()
 
 
+def fit_words(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut between words with "…" when too long."""
+    text = one_line(text)
+    if len(text) <= limit:
+        return text
+    window = text[:limit]  # the cut leaves room for the "…"
+    cut = window.rsplit(" ", 1)[0] if " " in window.strip() else window[: limit - 1]
+    return cut.rstrip(",;:-–—|/ ") + "…"
+
+
 def one_line(text: str) -> str:
     """Collapse all whitespace, including CR/LF, to single spaces."""
     return _WS_RE.sub(" ", _CTRL_RE.sub("", text)).strip()

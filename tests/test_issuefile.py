@@ -178,7 +178,8 @@ def test_a_long_subject_and_unknown_keys_everywhere(tmp_path: Path) -> None:
     path = write(tmp_path, text)
     found = problems(path)
     assert found[0] == (
-        "line 2, subject: is 151 characters; keep it at most 150 (inboxes show about 60-78)"
+        "line 2, subject: is 151 characters, more than the 150 a subject may have; inboxes cut "
+        "it after about 78"
     )
     assert found[1].startswith("line 3, subjct: unknown key 'subjct'; did you mean 'subject'?")
     assert f"line {line_with(text, 'alt_text')}, sections.0.stories.0.image.alt_text: unknown " \

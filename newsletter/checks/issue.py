@@ -20,6 +20,7 @@ from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import check_story_text, check_text
 from newsletter.errors import RenderError
 from newsletter.issuefile import load_issue
+from newsletter.models import SUBJECT_MAX, subject_warning
 from newsletter.project import Project
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from newsletter.render.theme import Theme
 
 
-SUBJECT_MAX = 78
 PREHEADER_MAX = 110
 
 
@@ -62,11 +62,9 @@ def check_theme(report: CheckReport, theme: Theme) -> None:
 
 
 def check_issue_file(report: CheckReport, issue: Issue) -> None:
-    if len(issue.subject) > SUBJECT_MAX:
-        report.add(
-            Level.warning, "subject",
-            f"subject is {len(issue.subject)} characters; inboxes cut it after about {SUBJECT_MAX}",
-        )  # fmt: skip
+    too_long = subject_warning(issue.subject)
+    if too_long:
+        report.add(Level.warning, "subject", too_long)
     if len(issue.preheader) > PREHEADER_MAX:
         report.add(
             Level.warning, "preheader",

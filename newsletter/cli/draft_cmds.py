@@ -187,9 +187,9 @@ def validate(
 ) -> None:
     """Check an issue file: every problem with its file, line and key.
 
-    Checks unknown keys, the subject (present, at most 150 characters), https links,
-    story titles, duplicate stories, deadlines before the send date, and story ids missing
-    from the store. `newsletter build` runs the same checks.
+    Checks unknown keys, the subject (present; a warning above 78 characters, as check
+    gives), https links, story titles, duplicate stories, deadlines before the send date,
+    and story ids missing from the store. `newsletter build` runs the same checks.
 
     Example: newsletter validate 2024-03
     """

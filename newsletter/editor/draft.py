@@ -40,12 +40,11 @@ from newsletter.issuefile import (
     validate_tree,
     write_text,
 )
-from newsletter.models import Issue, NewsItem, Section, Story
+from newsletter.models import SUBJECT_MAX, Issue, NewsItem, Section, Story
 from newsletter.project import Project
-from newsletter.sanitize import summarize
+from newsletter.sanitize import fit_words, summarize
 from newsletter.store import Store
 
-SUBJECT_TARGET = 110
 PREHEADER_TARGET = 110
 Pinned = tuple[str, int, Any]
 """A pinned story: its section title, its position there, and its YAML node."""
@@ -80,9 +79,11 @@ def written_id(tree: Any, loc: tuple[int | str, ...]) -> str:
 def suggest_subject(config: Config, month: str, lead: NewsItem | None) -> str:
     month_name = datetime.strptime(month, "%Y-%m").strftime("%B %Y")
     if lead is None:
-        return f"{config.newsletter.name}, {month_name}: no news this month"
+        return fit_words(f"{config.newsletter.name}, {month_name}: no news this month", SUBJECT_MAX)
     subject = f"{lead.title} | {config.newsletter.name}, {month_name}"
-    return subject if len(subject) <= SUBJECT_TARGET else summarize(lead.title, SUBJECT_TARGET)
+    # Within what inboxes show (and what `check` warns above): the lead's title alone, cut
+    # between words, when the name and month do not fit beside it.
+    return subject if len(subject) <= SUBJECT_MAX else fit_words(lead.title, SUBJECT_MAX)
 
 
 def alternate_note(decision: Decision | None) -> str:

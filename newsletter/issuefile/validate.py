@@ -21,14 +21,20 @@ from pydantic import BaseModel, ValidationError
 
 from newsletter.errors import IssueFileError
 from newsletter.issuefile.yamlio import (
-    SUBJECT_LIMIT,
     as_date,
     iter_stories,
     line_of,
     plain,
     read_yaml,
 )
-from newsletter.models import DatedFields, Issue, Kind
+from newsletter.models import (
+    SUBJECT_HARD_MAX,
+    SUBJECT_MAX,
+    DatedFields,
+    Issue,
+    Kind,
+    subject_warning,
+)
 
 
 class Level(StrEnum):
@@ -127,8 +133,8 @@ def _friendly(err: Any) -> str:
         return f"unknown key {key!r}" + (f"; known keys: {', '.join(known)}" if known else "")
     if kind == "string_too_long" and key == "subject":
         return (
-            f"is {len(str(value))} characters; keep it at most {SUBJECT_LIMIT} "
-            "(inboxes show about 60-78)"
+            f"is {len(str(value))} characters, more than the {SUBJECT_HARD_MAX} a subject may "
+            f"have; inboxes cut it after about {SUBJECT_MAX}"
         )
     if kind in ("string_too_short", "too_short"):
         return "is empty"
@@ -182,6 +188,9 @@ def validate_tree(
             f"is {issue.month} but the file is named {path.name}; rename the file or fix the month",
             data,
         )  # fmt: skip
+    too_long = subject_warning(issue.subject) if issue is not None else None
+    if too_long:  # the words and the limit `check` uses
+        report.add(Level.warning, ("subject",), too_long, data)
     _check_stories(report, data, bad, known)
     intro = data.get("intro")
     if isinstance(intro, str):

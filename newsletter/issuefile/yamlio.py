@@ -44,7 +44,6 @@ ALTERNATES_COMMENT = (
 OFFERED_COMMENT = (
     "\nStories the draft has suggested; it will not suggest them again (delete an id to undo)."
 )
-SUBJECT_LIMIT = 150
 
 
 def _yaml() -> YAML:
