@@ -34,6 +34,16 @@ def check_placeholders(
                 continue
             seen.add(found)
             report.add(Level.error, "placeholder", f"unresolved {what} {found!r}", where)
+    for match in merge.MANGLED_TAG_RE.finditer(text):
+        found = match.group()
+        if found not in seen:
+            seen.add(found)
+            report.add(
+                Level.error, "placeholder",
+                f"mangled merge tag {found!r}: its asterisks are lost (Markdown reads "
+                f"*|NAME|* as emphasis unless it is kept); write it as '*{found}*'",
+                where,
+            )  # fmt: skip
 
 
 def check_story_text(report: CheckReport, issue: Issue) -> None:

@@ -101,6 +101,9 @@ LOOKALIKES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"%%[A-Za-z_][\w-]*%%"), "merge token"),
 )
 LOOKALIKE_RE = re.compile("|".join(f"(?:{p.pattern})" for p, _ in LOOKALIKES), re.S)
+# A Mailchimp tag whose asterisks are gone (Markdown read "*|FNAME|*" as emphasis, giving
+# "<em>|FNAME|</em>"): no provider fills it in, so readers see "|FNAME|".
+MANGLED_TAG_RE = re.compile(r"(?<![*\w|])\|[A-Z][A-Z0-9_:]*\|(?![*\w|])")
 WORD_JOINER = "\u2060"  # invisible: the text reads the same, but no token can form across it
 # %% (ours), %name% (SendGrid's, Mailgun's %recipient.name%) and *| (Mailchimp's)
 _TEXT_OPENERS = re.compile(r"%(?=[%A-Za-z_])|\*(?=\|)")
