@@ -144,7 +144,11 @@ class WordPressReader:
         if isinstance(location, Path):
             return load_local(location, source=source.name, read=run.read)
         return load_remote(
-            location, source=source.name, fetch=run.fetch, max_pages=source.max_pages
+            location,
+            source=source.name,
+            fetch=run.fetch,
+            max_pages=source.max_pages,
+            known=run.known.__contains__,
         )
 
 

@@ -36,11 +36,21 @@ def posts_url(root: str, page: int) -> str:
     return f"{endpoint}{joiner}per_page={PER_PAGE}&_embed=1&page={page}"
 
 
-def load_remote(root: str, *, source: str, fetch: Fetch, max_pages: int) -> Parsed | None:
-    """Every page of posts; None when the first page is unchanged since last time (304)."""
+def load_remote(
+    root: str,
+    *,
+    source: str,
+    fetch: Fetch,
+    max_pages: int,
+    known: Callable[[str], bool] = lambda url: False,
+) -> Parsed | None:
+    """Every page of posts that changed; None when none did (every page answered 304).
+
+    ``known`` tells which page addresses were read before (their validators are stored).
+    """
     first = fetch(posts_url(root, 1))
     if first.not_modified:
-        return None
+        return _revalidate(root, source=source, fetch=fetch, max_pages=max_pages, known=known)
     parsed = Parsed(base=first.url)
     parsed.raw.extend(parse_posts(first, source=source, notices=parsed.notices))
     total = _int_header(first, "x-wp-totalpages")
@@ -54,6 +64,24 @@ def load_remote(root: str, *, source: str, fetch: Fetch, max_pages: int) -> Pars
         if not fetched.not_modified:
             parsed.raw.extend(parse_posts(fetched, source=source, notices=parsed.notices))
     return parsed
+
+
+def _revalidate(
+    root: str, *, source: str, fetch: Fetch, max_pages: int, known: Callable[[str], bool]
+) -> Parsed | None:
+    """Page 1 is unchanged, but that says nothing of the others: an edit to an older post
+    changes only its own page. Each later page read last time is asked again, conditionally
+    (a 304 costs the server little); the posts of the pages that changed are returned."""
+    parsed = Parsed(base=posts_url(root, 1))
+    changed = False
+    page = 2
+    while page <= max_pages and known(url := posts_url(root, page)):
+        fetched = fetch(url)
+        if not fetched.not_modified:
+            changed = True
+            parsed.raw.extend(parse_posts(fetched, source=source, notices=parsed.notices))
+        page += 1
+    return parsed if changed else None
 
 
 def load_local(path: Path, *, source: str, read: Callable[[Path], Fetched]) -> Parsed:
