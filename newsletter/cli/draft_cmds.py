@@ -140,6 +140,8 @@ def _print_problems(report: IssueReport) -> None:
 
 
 def _print_explain(result: DraftResult) -> None:
+    """One row per candidate: its score and date, then its title, the decision and the
+    score's parts on lines of their own, so that the table reads at 80 columns."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -151,26 +153,28 @@ def _print_explain(result: DraftResult) -> None:
     table = Table(
         title=f"Candidates for {selection.window.month}: {selection.window.describe()}, "
         f"send date {selection.window.send_date}",
-        show_lines=False,
+        caption=escape(
+            "score = recency + source + image + length + kind + keywords, as weighted by "
+            "[draft.weights]"
+        ),
+        show_lines=True,
     )
-    for column in ("score", "rec", "src", "img", "len", "kind", "kw"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("decision", ratio=2)
+    table.add_column("score", justify="right", no_wrap=True)
     table.add_column("date", no_wrap=True)
-    table.add_column("title", ratio=3)
+    table.add_column("story, decision and score parts", ratio=1, overflow="fold")
     colours = {Status.chosen: "green", Status.alternate: "yellow", Status.dropped: "red"}
     for d in decisions:
-        parts = [f"{v:.2f}" for v in d.score.parts().values()]
+        parts = " · ".join(f"{name} {value:.2f}" for name, value in d.score.parts().items())
         if d.score.matched:
-            parts[-1] += f" ({', '.join(d.score.matched)})"
+            parts += f" ({', '.join(d.score.matched)})"
         where = f" → {d.section}" if d.section and d.status is not Status.dropped else ""
         why = f": {d.reason}" if d.reason else ""
         table.add_row(
             f"{d.score.total:.2f}",
-            *map(escape, parts),
-            f"[{colours[d.status]}]{d.status.value}[/]{escape(why)}{escape(where)}",
             d.item.published.date().isoformat(),
-            escape(d.item.title[:70]),
+            f"[bold]{escape(d.item.title)}[/]\n"
+            f"[{colours[d.status]}]{d.status.value}[/]{escape(why)}{escape(where)}\n"
+            f"[dim]{escape(parts)}[/]",
         )
     console.print(table)
     if not decisions:
