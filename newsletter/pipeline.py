@@ -2,7 +2,8 @@
 
 ``run_month`` is what ``newsletter run`` does, as a library call: a source that fails is
 reported in the collect report and the run goes on with what was collected; an existing
-issue file is kept as the editors left it.
+issue file is kept as the editors left it. A month with no stories is not built (it would
+join the archive and the feed as an issue) unless ``allow_empty`` asks for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from newsletter.build import MonthRender
 from newsletter.collect import CollectReport
+from newsletter.errors import ProjectError
 from newsletter.project import Project
 
 
@@ -31,6 +33,10 @@ class MonthRun:
     """build/index.html and build/feed.xml"""
 
 
+class EmptyMonthError(ProjectError):
+    """``run`` on a month with no stories, without ``allow_empty``."""
+
+
 def run_month(
     project: Project,
     month: str,
@@ -39,6 +45,7 @@ def run_month(
     on_loaded: Callable[[str, bool], None] | None = None,
     on_collected: Callable[[CollectReport], None] | None = None,
     raise_unexpected: bool = False,
+    allow_empty: bool = False,
 ) -> MonthRun:
     """Collect every source, draft ``month`` if it has no issue file yet, and build it.
 
@@ -48,7 +55,8 @@ def run_month(
     from newsletter.archive import build_archive
     from newsletter.build import render_month, write_month
     from newsletter.collect import collect
-    from newsletter.editor import write_draft
+    from newsletter.editor import draft
+    from newsletter.issuefile import load_issue
     from newsletter.store import Store
 
     with Store(project.database) as store:
@@ -64,8 +72,23 @@ def run_month(
     path = project.issue_path(month)
     drafted = not path.exists()
     if drafted:
-        path, _ = write_draft(project, month)
-    built = render_month(project, month, web=True)
+        result = draft(project, month)
+        path, window = result.path, result.selection.window.describe()
+    issue = load_issue(path)
+    if not issue.stories() and not allow_empty:
+        if drafted:
+            path.unlink()  # the file this run drafted: the next run drafts again
+            found = f"nothing collected was published {window}"
+        else:
+            found = f"{path.name} has none"
+        raise EmptyMonthError(
+            f"{month} has no stories ({found}), so no issue was built; the archive and the "
+            "feed are unchanged",
+            hint=f"collect again later, widen the window with `newsletter draft {month} "
+            f"--since YYYY-MM-DD`, or build a 'no news this month' issue with "
+            f"`newsletter run {month} --allow-empty`",
+        )
+    built = render_month(project, month, web=True, issue=issue)
     out = write_month(built)
     return MonthRun(
         collected=collected,

@@ -179,8 +179,17 @@ def _print_report(report: object) -> None:
 def run(
     month: MonthArg,
     project: ProjectOpt = Path("."),
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Build the issue even with no stories (it says there is no news this month).",
+        ),
+    ] = False,
 ) -> None:
     """Do it all: collect, draft (only if there is no issue file yet), build.
+
+    A month with no stories is not built (exit code 2) unless --allow-empty asks for it.
 
     Example: newsletter run 2020-10
     """
@@ -205,6 +214,12 @@ def run(
             on_loaded=progress.loaded,
             on_collected=collected,
             raise_unexpected=bool(state["debug"]),
+            allow_empty=allow_empty,
+        )
+    if not result.stories:
+        console.print(
+            "[yellow]The issue has no stories; it says there is no news this month "
+            "(built because of --allow-empty).[/]"
         )
     if result.drafted:
         console.print(f"Drafted {result.issue_path} with {result.stories} stories.")
