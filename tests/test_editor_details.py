@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit

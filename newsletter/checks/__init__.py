@@ -20,7 +20,6 @@ from newsletter.checks.html import (
 )
 from newsletter.checks.issue import (
     PREHEADER_MAX,
-    SUBJECT_MAX,
     check_issue,
     check_issue_file,
     check_mjml,
@@ -36,6 +35,7 @@ from newsletter.checks.text import (
     check_story_text,
     check_text,
 )
+from newsletter.models import SUBJECT_MAX  # the one limit; validate warns above it too
 
 __all__ = [
     "ALT_MAX",

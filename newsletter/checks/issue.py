@@ -20,7 +20,7 @@ from newsletter.checks.report import CheckReport, Finding, Level
 from newsletter.checks.text import check_story_text, check_text
 from newsletter.errors import RenderError
 from newsletter.issuefile import load_issue
-from newsletter.models import SUBJECT_MAX, subject_warning
+from newsletter.models import subject_warning
 from newsletter.project import Project
 
 if TYPE_CHECKING:
