@@ -76,17 +76,23 @@ def run_month(
         path, window = result.path, result.selection.window.describe()
     issue = load_issue(path)
     if not issue.stories() and not allow_empty:
+        anyway = (
+            f"or build a 'no news this month' issue with `newsletter run {month} --allow-empty`"
+        )
         if drafted:
             path.unlink()  # the file this run drafted: the next run drafts again
             found = f"nothing collected was published {window}"
+            hint = (
+                f"collect again later, widen the window with `newsletter draft {month} "
+                f"--since YYYY-MM-DD`, {anyway}"
+            )
         else:
-            found = f"{path.name} has none"
+            found = f"{path.name} has none in its sections"
+            hint = f"move stories into a section of {path.name} (its alternates, say), {anyway}"
         raise EmptyMonthError(
             f"{month} has no stories ({found}), so no issue was built; the archive and the "
             "feed are unchanged",
-            hint=f"collect again later, widen the window with `newsletter draft {month} "
-            f"--since YYYY-MM-DD`, or build a 'no news this month' issue with "
-            f"`newsletter run {month} --allow-empty`",
+            hint=hint,
         )
     built = render_month(project, month, web=True, issue=issue)
     out = write_month(built)

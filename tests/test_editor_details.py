@@ -325,3 +325,15 @@ def test_run_keeps_building_a_month_with_stories(tmp_path: Path) -> None:
     run = cli("run", "2020-10", cwd=project.root)
     assert run.returncode == 0, run.stdout + run.stderr
     assert (project.build_dir / "2020-10" / "email.html").exists()
+
+
+def test_run_keeps_an_existing_empty_issue_file_and_does_not_build_it(tmp_path: Path) -> None:
+    project = editor_project(tmp_path)
+    store(project, item("September news", "2020-09-10T09:00:00"))
+    path = draft(project, "2020-10").path
+    text = path.read_text()
+    run = cli("run", "2020-10", cwd=project.root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "2020-10.yaml has none in its sections" in run.stderr and "--allow-empty" in run.stderr
+    assert path.read_text() == text  # the editors' file is theirs
+    assert not (project.build_dir / "2020-10").exists()
