@@ -30,7 +30,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fixed order of the table; each name is a module of this package.
-WORKLOADS = ("render", "collect", "select", "export", "startup", "sendlog")
+WORKLOADS = ("render", "collect", "select", "items", "export", "startup", "sendlog")
 
 # Medians over this many timed runs (after one untimed warm-up run).
 REPEAT_QUICK = 3
@@ -193,6 +193,21 @@ def measure(fn: Callable[[], object], repeat: int = REPEAT_FULL, warmup: int = 1
     return statistics.median(timings(fn, repeat, warmup))
 
 
+def interleaved_calls(
+    fns: Mapping[str, Callable[[], object]], repeat: int = REPEAT_FULL, warmup: int = 1
+) -> dict[str, float]:
+    """The median wall seconds of each function, called in turn (A B A B ...) after
+    ``warmup`` untimed rounds, so a change in the machine's load touches every side alike."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(warmup + repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -230,6 +245,29 @@ class ProcessRun:
     stderr: str
 
 
+# Starts the measured command for run_process. A process's peak RSS (ru_maxrss) survives
+# exec and starts from its parent's memory (fork copies it, vfork shares it), so a command
+# started straight from a workload holding 300 MB would report 300 MB. Forked from this
+# small, freshly exec'd launcher, it starts from a few MB; the launcher also times it.
+_LAUNCHER = """
+import json, os, sys, time
+cmd = sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    except OSError as exc:
+        os.write(2, f"{cmd[0]}: {exc}\\n".encode())
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    cpu = usage.ru_utime + usage.ru_stime
+    json.dump([seconds, cpu, usage.ru_maxrss, os.waitstatus_to_exitcode(status)], out)
+"""
+
+
 def run_process(
     cmd: Sequence[str],
     *,
@@ -237,30 +275,34 @@ def run_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 600.0,
 ) -> ProcessRun:
-    """Run ``cmd`` once: wall seconds, the process's own peak RSS (MB) and its output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
+    """Run ``cmd`` once: wall seconds, CPU seconds, the process's own peak RSS (MB), its output."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory(prefix="bench-run-") as tmp,
+    ):
+        result = Path(tmp) / "usage.json"
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(result), *cmd]
         proc = subprocess.Popen(
-            list(cmd), cwd=cwd, env=None if env is None else dict(env), stdout=out, stderr=err
-        )
-        timer = threading.Timer(timeout, proc.kill)
+            launcher, cwd=cwd, env=None if env is None else dict(env), stdout=out, stderr=err,
+            start_new_session=True,  # a timeout stops the command too, not just the launcher
+        )  # fmt: skip
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            # wait4, not Popen.wait: it also gives the child's own resource usage.
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode == -signal.SIGKILL and seconds >= timeout:
+        if not result.exists():
             raise BenchmarkError(f"{' '.join(cmd)} did not finish within {timeout:.0f} s")
+        seconds, cpu_seconds, maxrss_kb, returncode = json.loads(result.read_text())
         out.seek(0)
         err.seek(0)
         return ProcessRun(
             seconds=seconds,
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
-            peak_mb=usage.ru_maxrss / 1024,
-            returncode=proc.returncode,
+            cpu_seconds=cpu_seconds,
+            peak_mb=maxrss_kb / 1024,
+            returncode=returncode,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )

@@ -7,8 +7,15 @@ for real so their stories count as used.
 
 Timed: ``newsletter.editor.draft`` of a new issue file for June 2024: window, history of
 earlier issues, candidates from the store's date index, exclusions, scores, caps, sections,
-and writing the file. Baseline: the naive way, every stored item loaded and then filtered
-and sorted in Python. Target: under 1 s. Quick mode stores 20,000 items instead.
+and writing the file. Baseline: what a competent engineer would write by hand against the
+store: one SQL query of the window (published from the look-back's start to the window's end,
+through the date index), each record validated, open calls kept from the look-back, earlier
+issues' stories and other languages excluded, scored with the same scorer, the top N taken.
+It writes no file and places no story in a section, so it does a little less than ours; a
+ratio near 1 is the honest expectation. Target: under 1 s. Quick mode stores 20,000 items.
+
+On PostgreSQL (``NEWSLETTER_DATABASE_URL`` names an empty, upgraded database) both sides read
+it; the baseline's query goes through SQLAlchemy Core, which speaks both backends.
 
 Run it through the harness (``python -m benchmarks --only select``); run directly as a
 script, this file would shadow the standard library's ``select`` module.
@@ -21,7 +28,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.harness import Row, make_row, measure, repeats, traced_peak_mb
+from benchmarks.harness import Row, interleaved_calls, make_row, repeats, traced_peak_mb
 
 TARGET = "< 1 s"
 ITEMS = 100_000
@@ -147,24 +154,31 @@ def setup(root: Path, count: int) -> object:
     return project
 
 
-def naive_draft(project: object) -> list[object]:
-    """The baseline: load every stored item, then window, filter and rank in Python."""
+def windowed_draft(project: object) -> list[object]:
+    """The baseline: one windowed SQL query, then filter and rank in Python."""
+    from sqlalchemy import create_engine, select
+
     from newsletter.editor import Scorer, issue_window, read_history
     from newsletter.editor.select import exclusion, is_open_call
+    from newsletter.models import STORED, NewsItem
     from newsletter.project import Project
-    from newsletter.store import Store
+    from newsletter.store.schema import items
 
     assert isinstance(project, Project)
     config = project.config
     history = read_history(project.issues_dir, MONTH, config.draft)
     window = issue_window(MONTH, config.draft, SEND, history.previous)
-    with Store(project.database) as store:
-        everything = store.items()
-    pool = [
-        i for i in everything
-        if window.start <= i.published < window.end
-        or (window.lookback_start <= i.published < window.start and is_open_call(i))
-    ]  # fmt: skip
+    # Stored times are UTC ISO strings, so they compare as text.
+    low, high = (t.astimezone(UTC).isoformat() for t in (window.lookback_start, window.end))
+    query = select(items.c.data).where(items.c.published >= low, items.c.published < high)
+    engine = create_engine(project.database.sqlalchemy_url())
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).scalars().all()
+    finally:
+        engine.dispose()
+    pool = [NewsItem.model_validate_json(data, context=STORED) for data in rows]
+    pool = [i for i in pool if i.published >= window.start or is_open_call(i)]
     pool = [i for i in pool if not exclusion(i, window, "en", history.used)]
     scorer = Scorer(config.draft, config.sources, window)
     pool.sort(key=lambda i: -scorer.score(i).total)
@@ -184,9 +198,11 @@ def run(quick: bool) -> Row:
             project.issue_path(MONTH).unlink(missing_ok=True)  # a new draft each time
             return draft(project, MONTH, send_date=SEND)
 
-        ours_s = measure(ours, repeats(quick))
+        medians = interleaved_calls(
+            {"ours": ours, "baseline": lambda: windowed_draft(project)}, repeats(quick)
+        )
+        ours_s, baseline_s = medians["ours"], medians["baseline"]
         result, peak = traced_peak_mb(ours)
-        baseline_s = measure(lambda: naive_draft(project), 1 if quick else 3, warmup=0)
         stories = getattr(result, "stories", 0)
         candidates = len(getattr(getattr(result, "selection", None), "decisions", []))
     return make_row(
@@ -196,5 +212,8 @@ def run(quick: bool) -> Row:
         TARGET,
         peak_mb=round(peak, 1),
         note=f"{candidates} candidates in the window, {stories} stories chosen, 5 earlier "
-        "issues; baseline loads every item and filters in Python",
+        f"issues, on {project.database.backend}; ours also places the stories in sections and "
+        "writes the issue file",
+        vs="one windowed SQL query, filtered and scored in Python: what an engineer would "
+        "write against the store",
     )

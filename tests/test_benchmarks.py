@@ -144,6 +144,13 @@ def test_run_process_reports_the_childs_own_peak_memory() -> None:
     assert run.cpu_seconds > 0
 
 
+def test_a_childs_peak_memory_does_not_count_its_parents() -> None:
+    # A peak RSS survives fork and exec; the harness must not report the workload's own memory.
+    held = b"y" * (200 * 1024 * 1024)
+    run = run_process([sys.executable, "-c", "pass"])
+    assert len(held) and run.peak_mb < 60
+
+
 def test_traced_peak_sees_python_allocations() -> None:
     result, peak = traced_peak_mb(lambda: len([str(i) for i in range(200_000)]))
     assert result == 200_000
@@ -312,6 +319,8 @@ TINY = [
     "render.MJML_BIN=/nonexistent/mjml",
     "collect.FEEDS_QUICK=2",
     "select.ITEMS_QUICK=500",
+    "items.SMALL_QUICK=100",
+    "items.LARGE_QUICK=300",
     "export.SMALL=500",
     "export.MEDIUM=2000",
     "export.BASELINE_SAMPLE_QUICK=2",

@@ -17,7 +17,7 @@ from tests.clirun import CliResult
 from tests.clirun import cli as run_cli
 from tests.conftest import FIXTURES, REPO, LocalServer, Response
 from tests.factories import collect_project as make_project
-from tests.factories import source
+from tests.factories import news_item, source, store_items
 from tests.test_collect_sources import SOURCES
 
 EXIT_SOME_SOURCES_FAILED = 3
@@ -177,3 +177,26 @@ def test_the_sample_project_collects_everything_offline(sample_project: Path) ->
 def test_collect_help_documents_the_exit_code() -> None:
     result = cli("collect", "--help", cwd=FIXTURES)
     assert result.returncode == 0 and "3 when some failed" in result.stdout
+
+
+def test_items_json_is_what_one_json_dumps_of_the_list_gives(tmp_path: Path) -> None:
+    """The streamed writer (pydantic's JSON per record) prints what the standard library would,
+    including a focal point small enough that the two write floats differently."""
+    from newsletter.models import Image
+
+    project = make_project(tmp_path / "p", "")
+    photo = "https://example.org/p.jpg"
+    store_items(
+        project,
+        news_item("Plain story", body_html="<p>Blåbær «quoted» \\ and \"q\"</p>", sources=[]),
+        news_item("Tiny focus", "2020-10-06T09:00:00",
+                  image=Image(url=photo, alt="A", focus=(1e-05, 0.5))),
+        news_item("Normal focus", "2020-10-07T09:00:00",
+                  image=Image(url=photo, alt="B", focus=(0.25, 1.0), width=800)),
+    )  # fmt: skip
+    shown = cli("items", "--format", "json", cwd=project.root)
+    assert shown.returncode == 0, shown.stderr
+    records = json.loads(shown.stdout)
+    assert [r["title"] for r in records] == ["Normal focus", "Tiny focus", "Plain story"]
+    assert records[1]["image"]["focus"] == [1e-05, 0.5]
+    assert shown.stdout == json.dumps(records, indent=2, ensure_ascii=False) + "\n"

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import ValidationError
 
-from newsletter.models import Issue, NewsItem, item_id
+from newsletter.models import Issue, NewsItem, check_http_url, item_id
 
 
 def make(**overrides: object) -> NewsItem:
@@ -30,6 +31,35 @@ def test_valid_item() -> None:
 def test_rejects_non_http_urls(url: str) -> None:
     with pytest.raises(ValidationError, match="http"):
         make(url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://a", "HTTPS://x.org/p?q=1#f", "http://", "http:///x", "http://[::1]/", "http://[x",
+     "http://a b", "http://a/b\tc", "ftp://x", "http://é.no/", "http://x.org/\x01",
+     "https://user:pw@h:8080/", "http://h\\x", " https://padded.org/ ", "http://a/\x00"],
+)  # fmt: skip
+def test_the_fast_url_check_agrees_with_urlsplit(url: str) -> None:
+    """check_http_url skips urlsplit for plain URLs; it must accept and refuse the same."""
+
+    def reference(value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("not http")
+        if any(c in value for c in "\r\n\t\x00 "):
+            raise ValueError("whitespace")
+        return value
+
+    try:
+        expected: str | None = reference(url)
+    except ValueError:
+        expected = None
+    try:
+        got: str | None = check_http_url(url)
+    except ValueError:
+        got = None
+    assert got == expected
 
 
 @pytest.mark.parametrize("title", ["Bad\r\nBcc: victim@example.org", "line\nbreak", "nul\x00"])

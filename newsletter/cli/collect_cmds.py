@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -219,15 +218,11 @@ def items(
     start, end = month_window(month) if month else (None, None)
     with Store(proj.database) as store:
         if format is ItemFormat.json:
+            from newsletter.cli.itemsjson import json_array
+
             stored = store.iter_stored(start=start, end=end, source=source, search=search)
-            _print_json(
-                {
-                    **s.item.model_dump(mode="json"),
-                    "first_seen": s.first_seen.isoformat(),
-                    "last_seen": s.last_seen.isoformat(),
-                }
-                for s in stored
-            )
+            for chunk in json_array(stored):
+                typer.echo(chunk, nl=False)
             return
         found = store.items(start=start, end=end, source=source, search=search)
     from rich.markup import escape
@@ -249,16 +244,3 @@ def items(
             due.isoformat() if due else "", escape(title),
         )  # fmt: skip
     console.print(table)
-
-
-def _print_json(records: Iterable[dict[str, object]]) -> None:
-    """A JSON array, written a record at a time (what ``json.dumps(list, indent=2)`` gives)."""
-    import json
-    import textwrap
-
-    opened = False
-    for record in records:
-        text = json.dumps(record, indent=2, ensure_ascii=False)
-        typer.echo(("," if opened else "[") + "\n" + textwrap.indent(text, "  "), nl=False)
-        opened = True
-    typer.echo("\n]" if opened else "[]")
