@@ -17,12 +17,16 @@ import os
 import tempfile
 import time
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from newsletter import __version__
 from newsletter.render.images import ImageProblem
 from newsletter.settings.images import ImageSettings
+
+if TYPE_CHECKING:
+    # Imported when an image is downloaded: most builds find every image cached or local,
+    # and httpx (which loads its own command line, click and rich) costs a cold build ~20%.
+    import httpx
 
 USER_AGENT = f"newsletter-images/{__version__} (+https://pypi.org/project/newsletter/)"
 # What build turns into JPEG or PNG; SVG is refused (email clients rarely show it).
@@ -99,6 +103,8 @@ class ImageSource:
 
     @property
     def client(self) -> httpx.Client:
+        import httpx
+
         if self._client is None:
             timeout = httpx.Timeout(self.settings.timeout, connect=min(self.settings.timeout, 10))
             self._client = httpx.Client(
@@ -110,6 +116,8 @@ class ImageSource:
         return self._client
 
     def _download(self, url: str) -> tuple[bytes, str]:
+        import httpx
+
         deadline = time.monotonic() + self.settings.total_timeout
         try:
             with self.client.stream("GET", url) as response:
