@@ -215,6 +215,39 @@ def _declarations(css: str) -> list[tuple[str, str]]:
     return [(m.group(1).lower(), m.group(2).strip().lower()) for m in _DECLARATION.finditer(css)]
 
 
+@lru_cache(maxsize=8192)
+def declaration_slugs(name: str, value: str) -> tuple[str, ...]:
+    """The features one CSS declaration uses.
+
+    An email's inlined styles repeat the same few hundred declarations thousands of times,
+    and the live preview checks every save: each declaration is looked up once.
+    """
+    data = support_data()
+    slugs: list[str | None] = []
+    for prefix, found in data.properties.items():
+        if name == prefix or name.startswith(prefix + "-"):
+            slugs.extend(found)
+    if name.startswith("--"):
+        slugs.append(data.functions.get("var"))
+    plain = value.replace("!important", "").strip()
+    slugs.append(data.pairs.get((name, plain)))
+    for keyword, slug in data.values.items():
+        if re.search(rf"(^|[\s,]){keyword}([\s,]|$)", plain):
+            slugs.append(slug)
+    for keyword, slug in data.keywords.items():
+        if keyword in value:
+            slugs.append(slug)
+    for function in re.findall(r"([a-z-]+)\(", value):
+        slugs.append(data.functions.get(function))
+    for unit, slug in data.units.items():
+        if unit == "initial":
+            if re.search(r"\binitial\b", value):
+                slugs.append(slug)
+        elif re.search(rf"\d{re.escape(unit)}(?![a-z])", value):
+            slugs.append(slug)
+    return tuple(dict.fromkeys(s for s in slugs if s))
+
+
 class _Found:
     """Slugs found, each with the first place it was seen."""
 
@@ -227,29 +260,8 @@ class _Found:
             self.where[slug] = where
 
     def declaration(self, name: str, value: str, where: str) -> None:
-        data = self.data
-        for prefix, slugs in data.properties.items():
-            if name == prefix or name.startswith(prefix + "-"):
-                for slug in slugs:
-                    self.add(slug, where)
-        if name.startswith("--"):
-            self.add(data.functions.get("var"), where)
-        plain = value.replace("!important", "").strip()
-        self.add(data.pairs.get((name, plain)), where)
-        for keyword, slug in data.values.items():
-            if re.search(rf"(^|[\s,]){keyword}([\s,]|$)", plain):
-                self.add(slug, where)
-        for keyword, slug in data.keywords.items():
-            if keyword in value:
-                self.add(slug, where)
-        for function in re.findall(r"([a-z-]+)\(", value):
-            self.add(data.functions.get(function), where)
-        for unit, slug in data.units.items():
-            if unit == "initial":
-                if re.search(r"\binitial\b", value):
-                    self.add(slug, where)
-            elif re.search(rf"\d{re.escape(unit)}(?![a-z])", value):
-                self.add(slug, where)
+        for slug in declaration_slugs(name, value):
+            self.add(slug, where)
 
     def stylesheet(self, css: str) -> None:
         css = _COMMENT.sub("", css)
