@@ -88,7 +88,7 @@ def _sqlite_engine(url: DatabaseUrl, durable: bool, busy_timeout: float) -> Engi
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # SQLAlchemy's "begin" below decides, not the driver
         cursor = dbapi.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _journal_wal(cursor, busy_timeout)
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cursor.close()
 
@@ -100,6 +100,23 @@ def _sqlite_engine(url: DatabaseUrl, durable: bool, busy_timeout: float) -> Engi
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _journal_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch the file to WAL. While another connection creates a new store, SQLite can answer
+    "database is locked" at once, without waiting the busy timeout: wait for it here."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_where(url: DatabaseUrl) -> str:
