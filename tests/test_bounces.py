@@ -15,9 +15,9 @@ from newsletter.store.suppression import SuppressionList
 from tests.conftest import FIXTURES
 from tests.factories import audience
 from tests.factories import send_project as make_project
-from tests.test_send_smtp import SmtpServer, env, smtp_server
+from tests.test_send_smtp import SmtpServer, env, smtp_env, smtp_server
 
-__all__ = ["env", "smtp_server"]  # fixtures
+__all__ = ["env", "smtp_env", "smtp_server"]  # fixtures
 
 BOUNCES = FIXTURES / "bounces"
 
@@ -50,6 +50,7 @@ def test_a_verp_address_names_the_recipient_when_nothing_else_does() -> None:
     assert found.email == "carol@example.org" and not found.permanent
 
 
+@pytest.mark.usefixtures("backend")
 def test_bounces_fetch_from_a_maildir_suppresses_hard_bounces_once(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
@@ -60,7 +61,7 @@ def test_bounces_fetch_from_a_maildir_suppresses_hard_bounces_once(
     box.add(b"From: friend@example.org\r\nSubject: hello\r\n\r\nJust a letter.\r\n")
     report = fetch_bounces(project, str(tmp_path / "Maildir"))
     assert (report.messages, report.hard, report.soft, report.unrecognised) == (6, 6, 1, 1)
-    with SuppressionList(project.store_path) as suppressions:
+    with SuppressionList(project.database) as suppressions:
         suppressed = {e.email for e in suppressions.entries()}
     assert "gone.reader@example.net" in suppressed and "retired.prof@example.edu" in suppressed
     assert "full.box@example.edu" not in suppressed  # one soft bounce is not enough
@@ -68,6 +69,7 @@ def test_bounces_fetch_from_a_maildir_suppresses_hard_bounces_once(
     assert again.taken is not None and again.taken.new == 0 and again.taken.duplicates == 7
 
 
+@pytest.mark.usefixtures("backend")
 def test_bounces_fetch_reads_an_mbox_through_the_cli(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:

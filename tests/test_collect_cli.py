@@ -3,6 +3,7 @@
 The first test is the collector's acceptance run: healthy, broken, slow and hostile sources
 together. Every real story is stored once, every failing source is named with its reason,
 the exit code says some failed, and a second run is answered by 304s and stores nothing.
+The store is SQLite, then PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 from tests.clirun import CliResult
 from tests.clirun import cli as run_cli
@@ -94,6 +97,7 @@ def rows(stdout: str) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.usefixtures("backend")
 def test_collect_over_healthy_broken_slow_and_hostile_sources(tmp_path: Path) -> None:
     with LocalServer(REPO) as server:
         project = make_project(
@@ -140,6 +144,7 @@ def test_collect_over_healthy_broken_slow_and_hostile_sources(tmp_path: Path) ->
         assert len(after) == len(listed)
 
 
+@pytest.mark.usefixtures("backend")
 def test_items_filters_and_formats(tmp_path: Path) -> None:
     project = make_project(
         tmp_path,

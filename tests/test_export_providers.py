@@ -671,12 +671,13 @@ def test_eml_one_message_per_recipient(exported: dict[str, Path], prepared: Prep
 # --- behaviour shared by every export ---------------------------------------------------------
 
 
+@pytest.mark.usefixtures("backend")
 def test_suppressed_addresses_are_not_exported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     project = make_project(tmp_path / "p")
-    with SuppressionList(project.store_path) as suppressions:
+    with SuppressionList(project.database) as suppressions:
         suppressions.add([(1, "Bob@Example.com")], "unsubscribed")
     result = export_issue(
         project, "2020-10", "sendgrid", tmp_path / "out", FIXTURES / "audiences" / "sample.csv"

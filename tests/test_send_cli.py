@@ -1,4 +1,5 @@
-"""`newsletter send`, `export` and `suppress` through the command line and a real SMTP server.
+"""`newsletter send`, `export` and `suppress` through the command line and a real SMTP server,
+with the send log and the suppression list on SQLite and on PostgreSQL.
 
 Includes the work issue's "done when" scenario and real crashes: a separate sending process is
 killed (SIGKILL) or interrupted (SIGINT) by the SMTP server in the middle of a send. The other
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.deliver import merge
+from newsletter.project import Project
 from newsletter.store.sendlog import SendLog
 from tests.clirun import CliResult, cli_popen
 from tests.clirun import cli as run_cli
@@ -54,6 +56,7 @@ def server() -> Iterator[SmtpServer]:
         yield smtp
 
 
+@pytest.mark.usefixtures("backend")
 def test_done_when_send_the_sample_issue_to_a_messy_audience(
     tmp_path: Path, server: SmtpServer
 ) -> None:
@@ -105,6 +108,7 @@ def test_done_when_send_the_sample_issue_to_a_messy_audience(
     assert len(server.handler.received) == 5, "running the send again delivers nothing new"
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_killed_send_resumes_and_delivers_each_recipient_exactly_once(
     tmp_path: Path, server: SmtpServer
 ) -> None:
@@ -124,10 +128,11 @@ def test_a_killed_send_resumes_and_delivers_each_recipient_exactly_once(
     assert "Uncertain from an interrupted run: 1" in rerun.stdout
     assert "Already sent earlier: 6" in rerun.stdout
     assert server.handler.count() == Counter(addresses), "each exactly once"
-    with SendLog(project / ".newsletter" / "store.db") as log:
+    with SendLog(Project.at(project).database) as log:
         assert log.counts("2020-10") == {"sent": 19, "sending": 1}
 
 
+@pytest.mark.usefixtures("backend")
 def test_ctrl_c_stops_cleanly_and_the_rerun_sends_the_rest(
     tmp_path: Path, server: SmtpServer
 ) -> None:
@@ -147,6 +152,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_sends_the_rest(
     assert server.handler.count() == Counter(addresses)
 
 
+@pytest.mark.usefixtures("backend")
 def test_confirmation_dry_run_and_proof(tmp_path: Path, server: SmtpServer) -> None:
     project = make_project(tmp_path / "p", server.port).root
     args = ("send", "2020-10", "--audience", str(SAMPLE))
@@ -159,12 +165,13 @@ def test_confirmation_dry_run_and_proof(tmp_path: Path, server: SmtpServer) -> N
     assert proof.returncode == 0, proof.stderr
     assert [r.rcpt for r in server.handler.received] == [["editor@example.org"]]
     assert server.handler.received[0].message["Subject"].startswith("[PROOF] ")
-    with SendLog(project / ".newsletter" / "store.db") as log:
+    with SendLog(Project.at(project).database) as log:
         assert log.counts("2020-10") == {}, "refusal, dry run and proof log nothing"
     accepted = cli(*args, cwd=project, input="y\n")
     assert accepted.returncode == 0 and len(server.handler.received) == 6
 
 
+@pytest.mark.usefixtures("backend")
 def test_suppress_commands_and_the_send_honours_them(tmp_path: Path, server: SmtpServer) -> None:
     project = make_project(tmp_path / "p", server.port).root
     added = cli(

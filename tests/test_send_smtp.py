@@ -28,6 +28,7 @@ from newsletter.store.suppression import SuppressionList
 from tests.conftest import REPO
 from tests.factories import audience, without_tables
 from tests.factories import send_project as make_project
+from tests.pgserver import Backend
 
 SECRET = "smtp-test-secret-0123456789"
 
@@ -141,10 +142,18 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
+def smtp_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secret set, and no SMTP setting from the environment of whoever runs the tests."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     for name in ("HOST", "PORT", "SECURITY", "USERNAME", "PASSWORD", "TIMEOUT"):
         monkeypatch.delenv(f"NEWSLETTER_SMTP_{name}", raising=False)
+
+
+@pytest.fixture
+def env(smtp_env: None, backend: Backend) -> Backend:
+    """``smtp_env``, and a fresh store that the send log and suppressions go to: the test runs
+    on SQLite and on PostgreSQL."""
+    return backend
 
 
 ADDRESSES = [f"r{i}@example.org" for i in range(6)]
@@ -173,7 +182,7 @@ def test_one_connection_every_message_once_and_a_rerun_sends_nothing(
     assert msg["To"].addresses[0].addr_spec == "r0@example.org"
     assert str(msg["List-Unsubscribe"]).startswith("<https://news.oslocancercluster.no/unsub")
     assert smtp_server.handler.received[0].sender == "newsletter@oslocancercluster.no"
-    with SendLog(project.store_path) as log:
+    with SendLog(project.database) as log:
         assert log.counts("2020-10") == {"sent": 6}
 
     plan, report = send(project, path)
@@ -245,7 +254,7 @@ def test_a_5xx_is_a_permanent_failure_recorded_once(
         "r4@example.org",
     }
     # Once an operator lifts the suppression, --retry-failed tries again.
-    with SuppressionList(project.store_path) as suppressions:
+    with SuppressionList(project.database) as suppressions:
         suppressions.remove(["r3@example.org", "r4@example.org"])
     plan, _ = send(project, path)
     assert plan.recipients == [] and plan.previously_failed == 2
@@ -281,11 +290,11 @@ def test_no_server_is_a_clear_error_and_nothing_is_marked(tmp_path: Path) -> Non
         send(project, path)
     assert "cannot connect to 127.0.0.1:" in info.value.message
     assert "after 3 attempts" in info.value.message
-    with SendLog(project.store_path) as log:  # nobody is claimed before the connection is up
+    with SendLog(project.database) as log:  # nobody is claimed before the connection is up
         assert log.counts("2020-10") == {}
 
 
-@pytest.mark.usefixtures("env")
+@pytest.mark.usefixtures("smtp_env")
 def test_a_refused_sender_stops_the_send(tmp_path: Path, smtp_server: SmtpServer) -> None:
     project = make_project(tmp_path / "p", smtp_server.port)
 
@@ -354,7 +363,7 @@ def test_a_crash_before_the_message_leaves_then_rerun_delivers_each_once(
     with pytest.raises(Crash):
         send(project, path)
     monkeypatch.setattr(SmtpTransport, "deliver", original)
-    with SendLog(project.store_path) as log:
+    with SendLog(project.database) as log:
         assert log.standing("2020-10")["r3@example.org"] == "deferred", "not in doubt"
     plan, report = send(project, path)
     # Claimed but never handed over is not uncertain: the next run simply sends it.
@@ -371,7 +380,7 @@ def test_a_refused_final_dot_is_not_in_doubt_during_the_retry(
     seen: list[dict[str, Status]] = []
 
     def backoff(seconds: float) -> None:  # the transport's sleep: look at the log meanwhile
-        with SendLog(project.store_path) as log:
+        with SendLog(project.database) as log:
             seen.append(log.statuses("2020-10"))
 
     smtp_server.handler.fault("r1@example.org", "data", "451 4.3.0 try again later")
@@ -389,7 +398,7 @@ def test_a_refused_final_dot_is_not_in_doubt_during_the_retry(
 # --- settings ----------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("env")
+@pytest.mark.usefixtures("smtp_env")
 def test_environment_and_options_override_the_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -449,7 +458,7 @@ def tls() -> Any:
     return ca, cert
 
 
-@pytest.mark.usefixtures("env")
+@pytest.mark.usefixtures("smtp_env")
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_and_login(
     tmp_path: Path, tls: Any, security: str, monkeypatch: pytest.MonkeyPatch
@@ -507,7 +516,7 @@ def test_proofs_go_to_staff_only_and_are_not_logged(
     assert report.sent == 1
     (got,) = smtp_server.handler.received
     assert got.message["Subject"].startswith("[PROOF] ") and got.rcpt == ["Staff@example.org"]
-    with SendLog(project.store_path) as log:
+    with SendLog(project.database) as log:
         assert log.counts("2020-10") == {}
     with pytest.raises(SendError, match="not an email address"):
         send_proof(prepared, make_transport(prepared, "smtp"), ["nope"])
@@ -528,7 +537,7 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.mark.usefixtures("env")
+@pytest.mark.usefixtures("smtp_env")
 def test_rate_limit_paces_the_messages(tmp_path: Path, smtp_server: SmtpServer) -> None:
     project = make_project(tmp_path / "p", smtp_server.port)
     plan = plan_send(project, "2020-10", audience(tmp_path / "a.csv", ADDRESSES))

@@ -89,3 +89,28 @@ def test_removing_suppressions_is_one_transaction(backend: Backend) -> None:
         assert result.added == 2
         assert suppressions.remove(["b@example.org", "A@example.org ", "c@example.org"]) == 2
         assert suppressions.emails() == frozenset()
+
+
+def test_an_insert_that_finds_its_row_says_so(backend: Backend) -> None:
+    """Replays and duplicates are told apart by the insert itself, on both backends (psycopg
+    gives no row count for INSERT ... ON CONFLICT DO NOTHING: every replay used to look new)."""
+    from datetime import UTC, datetime
+
+    from newsletter.store.events import Event, EventLog, Kind
+    from newsletter.store.schema import webhook_nonces
+    from newsletter.store.subscribers import insert_ignore
+
+    now = datetime(2020, 10, 5, tzinfo=UTC)
+    with Database(backend.url) as db:
+        log = EventLog(db.engine)
+        assert log.first_use("mailgun", "token-1", now=now)
+        assert not log.first_use("mailgun", "token-1", now=now), "a replayed token"
+        assert log.first_use("mailgun", "token-2", now=now)
+        bounce = Event("mailbox", "<m1>:a@example.org", Kind.bounce, "a@example.org", now, {})
+        assert len(log.record([bounce], now=now).new) == 1
+        again = log.record([bounce], now=now)
+        assert (again.new, again.duplicates) == ([], 1)
+        with db.transaction() as conn:
+            row = {"provider": "x", "nonce": "n", "seen_at": "2020-10-05"}
+            assert insert_ignore(conn, webhook_nonces, row) is True
+            assert insert_ignore(conn, webhook_nonces, row) is False

@@ -1,9 +1,12 @@
-"""newsletter subscribers: import with consent, one person's data, erase, the audience."""
+"""newsletter subscribers: import with consent, one person's data, erase, the audience (on
+SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from newsletter.project import Project
 from newsletter.store.suppression import SuppressionList
@@ -19,6 +22,7 @@ MAILCHIMP = (
 )
 
 
+@pytest.mark.usefixtures("backend")
 def test_import_a_semicolon_mailchimp_export_with_consent(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", [])
     path = tmp_path / "members.csv"
@@ -39,6 +43,7 @@ def test_import_a_semicolon_mailchimp_export_with_consent(tmp_path: Path) -> Non
     assert record["details"] == {"file": "members.csv", "line": 2, "consent": "2024-02-01 10:00:00"}
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_file_without_a_consent_column_imports_nobody(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", [])
     path = tmp_path / "plain.csv"
@@ -48,6 +53,7 @@ def test_a_file_without_a_consent_column_imports_nobody(tmp_path: Path) -> None:
     assert cli("subscribers", "list", "--json", cwd=root).stdout == ""
 
 
+@pytest.mark.usefixtures("backend")
 def test_erase_keeps_only_a_hash_and_the_address_stays_suppressed(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", [])
     added = cli("subscribers", "add", "dee@example.org", "--note", "signed up at the fair",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from newsletter.store.db import insert
 from newsletter.store.schema import consent_events, consent_texts, stamp, subscribers
 from newsletter.store.subscriber import (
     Consent,
@@ -50,17 +51,13 @@ CONFIRMATION_INTERVAL = timedelta(hours=1)
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
-    """Insert unless a row with the same key exists; True when this call inserted it."""
-    statement: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    """Insert unless a row with the same key exists; True when this call inserted it.
 
-        statement = pg_insert(table).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).on_conflict_do_nothing()
-    return bool(conn.execute(statement.values(**values)).rowcount)
+    Told by the row RETURNING gives back, not by the row count: psycopg reports -1 for an
+    INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy, which read as "inserted" every time.
+    """
+    statement = insert(conn, table).on_conflict_do_nothing().values(**values)
+    return conn.execute(statement.returning(sa.literal_column("1"))).first() is not None
 
 
 class Subscribers:
