@@ -331,6 +331,29 @@ def backend_factory(
                 backend.server.drop_database(backend.database)
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
+def module_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """One store at the current schema for a module's shared service (a long-lived
+    `newsletter serve`), on SQLite and then on PostgreSQL: the module's tests that use it run
+    once for each. It is not the process's default: a project names it in ``[database] url``.
+    While the module runs, PGPASSWORD holds the server's password (never newsletter.toml)."""
+    if request.param == "sqlite":
+        yield _sqlite_backend(tmp_path_factory.mktemp("store"), 0)
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    backend = _pg_backend(server, request.getfixturevalue("pg_template"))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PGPASSWORD", server.password)
+            yield backend
+    finally:
+        server.drop_database(backend.database or "")
+
+
 @pytest.fixture
 def backend(backend_factory: BackendFactory) -> Backend:
     """A fresh store at the current schema, on SQLite and then on PostgreSQL (the test runs

@@ -22,12 +22,17 @@ from tests.factories import without_tables
 from tests.test_send_smtp import SECRET, SmtpServer, free_port
 
 
-def serve_project(root: Path, smtp_port: int, web_port: int, extra: str = "") -> Path:
-    """A copy of the sample project whose service runs on ``web_port``, mailing via aiosmtpd."""
+def serve_project(
+    root: Path, smtp_port: int, web_port: int, extra: str = "", database: str | None = None
+) -> Path:
+    """A copy of the sample project whose service runs on ``web_port``, mailing via aiosmtpd;
+    its store is ``database`` (its ``[database] url``) when given, else .newsletter/store.db."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "issues", root / "issues")
     shutil.copytree(REPO / "sources", root / "sources")
-    text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send")
+    text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send", "database")
+    if database is not None:
+        text += f'\n[database]\nurl = "{database}"\n'
     (root / "newsletter.toml").write_text(
         text
         + f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = 10\n'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 from newsletter.deliver.send import make_transport, plan_send, run_send
 from newsletter.project import Project
 from tests.clirun import cli
+from tests.pgserver import Backend
 from tests.serve_support import (
     SECRET,
     SmtpServer,
@@ -30,7 +30,7 @@ COMPLAINER, SG_BOUNCE = ADDRESSES[5], ADDRESSES[6]
 
 
 def test_send_bounce_complain_click_report_and_skip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: Backend
 ) -> None:
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     for name in ("HOST", "PORT", "SECURITY", "USERNAME", "PASSWORD", "TIMEOUT"):
@@ -38,7 +38,8 @@ def test_send_bounce_complain_click_report_and_skip(
     with SmtpServer() as smtp, fake_sns(tmp_path) as (sns, ca_file):
         signer = SendGridSigner()
         port = free_port()
-        root = serve_project(tmp_path / "p", smtp.port, port, extra=webhook_config(sns, signer))
+        extra = webhook_config(sns, signer)
+        root = serve_project(tmp_path / "p", smtp.port, port, extra, backend.url)
         audience = tmp_path / "audience.csv"
         audience.write_text(
             "email,name\n" + "".join(f"{a},R{i}\n" for i, a in enumerate(ADDRESSES))
@@ -100,28 +101,26 @@ def test_send_bounce_complain_click_report_and_skip(
         assert len(following.recipients) == 43
 
 
-def test_a_burst_of_webhook_events_is_stored_once_each(tmp_path: Path) -> None:
-    """1,000 events a second for 10 seconds (SendGrid batches of 100): none lost, none twice."""
+def test_a_burst_of_webhook_events_is_stored_once_each(tmp_path: Path, backend: Backend) -> None:
+    """10,000 events in SendGrid batches of 100, each posted as soon as the last is answered
+    (no slower than the 1,000 a second a provider's burst brings): none lost, none twice."""
     with SmtpServer() as smtp, fake_sns(tmp_path) as (sns, _):
         signer = SendGridSigner()
         port = free_port()
-        root = serve_project(tmp_path / "p", smtp.port, port, extra=webhook_config(sns, signer))
+        extra = webhook_config(sns, signer)
+        root = serve_project(tmp_path / "p", smtp.port, port, extra, backend.url)
         batches = [
             [sendgrid_event(f"burst{b:03d}-{i:03d}@example.org", "delivered", issue="2020-10")
              for i in range(100)]
             for b in range(100)
         ]  # fmt: skip
         with running_service(root, port) as base, httpx.Client(base_url=base, timeout=30) as client:
-            started = time.monotonic()
-            for second in range(10):
-                for batch in batches[second * 10 : second * 10 + 10]:
-                    body = json.dumps(batch).encode()
-                    answer = client.post(
-                        "/webhooks/sendgrid", content=body, headers=signer.headers(body)
-                    )
-                    assert answer.status_code == 200 and answer.json()["new"] == 100
-                # Keep to the rate: ten batches, then wait for the next second.
-                time.sleep(max(0.0, started + second + 1 - time.monotonic()))
+            for batch in batches:
+                body = json.dumps(batch).encode()
+                answer = client.post(
+                    "/webhooks/sendgrid", content=body, headers=signer.headers(body)
+                )
+                assert answer.status_code == 200 and answer.json()["new"] == 100
             again = json.dumps(batches[0]).encode()
             replay = client.post("/webhooks/sendgrid", content=again, headers=signer.headers(again))
             assert replay.json() == {"new": 0, "duplicates": 100}

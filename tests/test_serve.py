@@ -1,4 +1,5 @@
-"""The subscriber service end to end: real uvicorn on loopback, real httpx, real aiosmtpd."""
+"""The subscriber service end to end: real uvicorn on loopback, real httpx, real aiosmtpd; the
+shared service runs on SQLite and then on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from newsletter.project import Project
 from newsletter.store.subscribers import open_subscribers
 from newsletter.tokens import Purpose, Tokens
 from tests.clirun import CliResult
+from tests.pgserver import Backend
 from tests.serve_support import (
     SECRET,
     SmtpServer,
@@ -29,20 +31,30 @@ from tests.serve_support import (
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
+def smtp(module_backend: Backend) -> Iterator[SmtpServer]:
+    """The shared service's mail server (one per backend, so each run sees only its mail)."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lone_smtp() -> Iterator[SmtpServer]:
+    """The mail server of the tests that start a service of their own."""
     with SmtpServer() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+    tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, module_backend: Backend
 ) -> Iterator[tuple[str, Path]]:
+    """A service many tests share, on SQLite and then on PostgreSQL; the per-address limit
+    is tested on a service of its own."""
     port = free_port()
-    # Many tests share this service: the per-address limit is tested on a service of its own.
     root = serve_project(
-        tmp_path_factory.mktemp("serve") / "p", smtp.port, port, extra="signups_per_ip = 1000\n"
-    )
+        tmp_path_factory.mktemp("serve") / "p", smtp.port, port,
+        extra="signups_per_ip = 1000\n", database=module_backend.url,
+    )  # fmt: skip
     with running_service(root, port) as base:
         yield base, root
 
@@ -270,18 +282,18 @@ def test_security_headers(service: tuple[str, Path]) -> None:
     assert httpx.post(f"{base}/subscribe", content=b"x" * 100_000).status_code == 413
 
 
-def test_a_sign_up_storm_from_one_address_is_slowed(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_a_sign_up_storm_from_one_address_is_slowed(tmp_path: Path, lone_smtp: SmtpServer) -> None:
     port = free_port()
-    root = serve_project(tmp_path / "p", smtp.port, port, extra="signups_per_ip = 3\n")
+    root = serve_project(tmp_path / "p", lone_smtp.port, port, extra="signups_per_ip = 3\n")
     with running_service(root, port) as base, httpx.Client(base_url=base) as client:
         answers = [sign_up(client, f"storm{i}@example.org").status_code for i in range(6)]
     assert answers[:3] == [303, 303, 303] and answers[3:] == [429, 429, 429]
     assert len(subscribers(root)) == 3
 
 
-def test_the_trusted_proxy_gives_the_client_address(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_the_trusted_proxy_gives_the_client_address(tmp_path: Path, lone_smtp: SmtpServer) -> None:
     port = free_port()
-    root = serve_project(tmp_path / "p", smtp.port, port)
+    root = serve_project(tmp_path / "p", lone_smtp.port, port)
     with running_service(root, port) as base, httpx.Client(base_url=base) as client:
         page = client.get("/subscribe")
         client.post(
@@ -367,11 +379,13 @@ def test_sample_project_sign_up_confirm_send_and_unsubscribe(tmp_path: Path) -> 
             assert smtp.handler.received == []
 
 
-def test_the_embeddable_form_posts_from_an_allowed_site(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_the_embeddable_form_posts_from_an_allowed_site(
+    tmp_path: Path, lone_smtp: SmtpServer
+) -> None:
     port = free_port()
     root = serve_project(
         tmp_path / "p",
-        smtp.port,
+        lone_smtp.port,
         port,
         extra='allowed_origins = ["https://oslocancercluster.no"]\n',
     )
@@ -390,4 +404,4 @@ def test_the_embeddable_form_posts_from_an_allowed_site(tmp_path: Path, smtp: Sm
         )
         assert ok.status_code == 303
         assert status_of(root, "embedded@example.org") == "pending"
-        mail_to(smtp, "embedded@example.org")
+        mail_to(lone_smtp, "embedded@example.org")

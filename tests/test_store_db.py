@@ -110,6 +110,9 @@ def test_an_insert_that_finds_its_row_says_so(backend: Backend) -> None:
         assert len(log.record([bounce], now=now).new) == 1
         again = log.record([bounce], now=now)
         assert (again.new, again.duplicates) == ([], 1)
+        other = Event("mailbox", "<m2>:b@example.org", Kind.bounce, "b@example.org", now, {})
+        mixed = log.record([other, bounce, other], now=now)  # one new, seen twice in the batch
+        assert (mixed.new, mixed.duplicates) == ([other], 2)
         with db.transaction() as conn:
             row = {"provider": "x", "nonce": "n", "seen_at": "2020-10-05"}
             assert insert_ignore(conn, webhook_nonces, row) is True

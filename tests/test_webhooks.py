@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from newsletter.project import Project
 from newsletter.store.suppression import SuppressionList
+from tests.pgserver import Backend
 from tests.serve_support import SmtpServer, free_port, running_service, serve_env, serve_project
 from tests.webhook_support import (
     TOPIC,
@@ -44,7 +46,7 @@ class Hooks:
         return httpx.post(f"{self.base}/webhooks/{provider}", content=content, **kwargs)  # type: ignore[arg-type]
 
     def suppressed(self) -> set[str]:
-        with SuppressionList(self.root / ".newsletter" / "store.db") as suppressions:
+        with SuppressionList(Project.at(self.root).database) as suppressions:
             return {e.email for e in suppressions.entries()}
 
 
@@ -57,12 +59,14 @@ def webhook_config(sns: FakeSns, signer: SendGridSigner) -> str:
 
 
 @pytest.fixture(scope="module")
-def hooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hooks]:
+def hooks(tmp_path_factory: pytest.TempPathFactory, module_backend: Backend) -> Iterator[Hooks]:
+    """One service that takes every provider's events, on SQLite and then on PostgreSQL."""
     root = tmp_path_factory.mktemp("hooks")
     with SmtpServer() as smtp, fake_sns(root) as (sns, ca_file):
         signer = SendGridSigner()
         port = free_port()
-        project = serve_project(root / "p", smtp.port, port, extra=webhook_config(sns, signer))
+        extra = webhook_config(sns, signer)
+        project = serve_project(root / "p", smtp.port, port, extra, module_backend.url)
         env = serve_env(
             SSL_CERT_FILE=str(ca_file),
             NEWSLETTER_MAILGUN_WEBHOOK_KEY=MAILGUN_KEY,
