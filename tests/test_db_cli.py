@@ -229,3 +229,69 @@ def test_an_unknown_scheme_is_one_line_with_a_hint(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", [])
     one_line_error(cli("db", "status", cwd=project, NEWSLETTER_DATABASE_URL="mysql://u@h/n"),
                    "unknown database URL scheme 'mysql'", "postgresql://USER@HOST")  # fmt: skip
+
+
+@pytest.mark.postgresql
+def test_every_command_but_db_upgrade_stops_while_the_schema_is_behind(
+    tmp_path: Path, pg_backend: Backend
+) -> None:
+    """A shared database one migration behind: each command says to run `newsletter db
+    upgrade` (one line, no traceback) and writes nothing; `db upgrade` then brings it up."""
+    from alembic import command
+    from alembic.config import Config
+
+    from newsletter.store.migrate import MIGRATIONS
+    from tests.factories import audience, send_project
+
+    server = pg_backend.server
+    assert server is not None
+    url = parse(pg_backend.url, Path("/"), "test")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the revision before HEAD
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    engine.dispose()
+    project = send_project(tmp_path / "p", closed_port()).root
+    people = audience(tmp_path / "a.csv", ["ann@example.org"])
+    (tmp_path / "bounces.mbox").write_text("")
+
+    def tables() -> dict[str, int]:
+        with server.connect(pg_backend.database or "") as conn:
+            names = [n for (n,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]  # fmt: skip
+            return {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+
+    before = tables()
+    assert before["alembic_version"] == 1 and "subscribers" not in before
+
+    def files() -> list[Path]:  # besides caches (compiled templates)
+        return sorted(
+            p.relative_to(project)
+            for p in project.rglob("*")
+            if p.is_file() and "cache" not in p.parts
+        )
+
+    before_files = files()
+    commands = [
+        ["collect"], ["items"], ["draft", "2020-11"],
+        ["send", "2020-10", "--audience", str(people), "--yes"],
+        ["send", "2020-10", "--audience", str(people), "--dry-run"],
+        ["export", "2020-10", "--to", "sendgrid", "--audience", str(people), "--out", "out"],
+        ["suppress", "add", "bob@example.org"], ["suppress", "list"],
+        ["suppress", "remove", "bob@example.org"],
+        ["subscribers", "add", "cy@example.org"], ["subscribers", "list"],
+        ["report", "2020-10"], ["bounces", "fetch", str(tmp_path / "bounces.mbox")],
+        ["db", "copy", "--to", "sqlite:///copy.db"],
+        ["serve", "--port", str(closed_port()), "--workers", "2"],
+    ]  # fmt: skip
+    for args in commands:
+        result = run_cli(*args, cwd=project, env={"NEWSLETTER_SECRET": "s" * 32})
+        stderr = one_line_error(result, "is at revision 0002", "newsletter db upgrade")
+        assert f"needs {HEAD}" in stderr, args
+        assert tables() == before, args
+        assert files() == before_files, args
+    assert cli("db", "upgrade", cwd=project).returncode == 0
+    listed = cli("suppress", "list", cwd=project)
+    assert listed.returncode == 0, listed.stderr

@@ -29,10 +29,12 @@ def serve(
 
     from newsletter.serve.asgi import PROJECT_ENV
     from newsletter.signing import load_secret
+    from newsletter.store.db import check_store
 
     proj = open_project(project)
     settings = proj.config.serve
     load_secret()  # fail now, not in each worker
+    check_store(proj.database)  # an unreachable or outdated database too
     os.environ[PROJECT_ENV] = str(proj.root)
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(

@@ -139,6 +139,12 @@ class Database:
         self.close()
 
 
+def check_store(target: Target) -> None:
+    """Stop now (a StoreError) unless the store can be reached and is at the current schema
+    (a SQLite store is upgraded): for a long-running command, before it starts serving."""
+    Database(target, what="the store").close()
+
+
 def insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_nothing`` and ``on_conflict_do_update``
     (SQLite and PostgreSQL spell "insert or ignore" and "upsert" the same way there)."""
