@@ -295,3 +295,20 @@ def test_every_command_but_db_upgrade_stops_while_the_schema_is_behind(
     assert cli("db", "upgrade", cwd=project).returncode == 0
     listed = cli("suppress", "list", cwd=project)
     assert listed.returncode == 0, listed.stderr
+
+
+def test_every_command_names_an_unreachable_server_in_one_line(tmp_path: Path) -> None:
+    from tests.factories import audience, send_project
+
+    project = send_project(tmp_path / "p", closed_port()).root
+    people = audience(tmp_path / "a.csv", ["ann@example.org"])
+    url = f"postgresql://news@127.0.0.1:{closed_port()}/newsletter"
+    for args in (
+        ["collect"], ["draft", "2020-11"], ["send", "2020-10", "--audience", str(people), "--yes"],
+        ["suppress", "list"], ["subscribers", "list"], ["report", "2020-10"],
+        ["serve", "--port", str(closed_port())],
+    ):  # fmt: skip
+        result = run_cli(*args, cwd=project, env={"NEWSLETTER_SECRET": "s" * 32,
+                                                 "NEWSLETTER_DATABASE_URL": url})  # fmt: skip
+        one_line_error(result, "the server cannot be reached", "check the host and port")
+    assert not (project / ".newsletter" / "store.db").exists()

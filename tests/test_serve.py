@@ -268,6 +268,12 @@ def test_honeypot_answers_like_success_and_stores_nothing(service: tuple[str, Pa
     assert status_of(root, "bot@example.org") is None
 
 
+def test_an_unconfigured_or_unknown_provider_is_not_there(service: tuple[str, Path]) -> None:
+    base, _ = service  # its project configures no [webhooks]
+    for provider in ("ses", "sendgrid", "mailgun", "postmark", "brevo", "nope"):
+        assert httpx.post(f"{base}/webhooks/{provider}", content=b"[]").status_code == 404
+
+
 def test_security_headers(service: tuple[str, Path]) -> None:
     base, _ = service
     page = httpx.get(f"{base}/subscribe")

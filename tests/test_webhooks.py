@@ -201,12 +201,3 @@ def test_brevo_bearer_token(hooks: Hooks) -> None:
     right = {"authorization": f"Bearer {BREVO_TOKEN}"}
     assert hooks.post("brevo", event, headers=right).status_code == 200
     assert "brevo-hard@example.org" in hooks.suppressed()
-
-
-def test_an_unconfigured_or_unknown_provider_is_not_there(tmp_path: Path) -> None:
-    with SmtpServer() as smtp:
-        port = free_port()
-        root = serve_project(tmp_path / "p", smtp.port, port)
-        with running_service(root, port) as base:
-            for provider in ("ses", "sendgrid", "mailgun", "postmark", "brevo", "nope"):
-                assert httpx.post(f"{base}/webhooks/{provider}", content=b"[]").status_code == 404
