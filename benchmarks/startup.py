@@ -1,7 +1,7 @@
-"""CLI start-up: a cold ``newsletter --help`` process against ``python -c pass``.
+"""CLI start-up: a cold ``newsletter --help`` process. Target: under 300 ms.
 
-The baseline is the interpreter's own floor: nothing can start faster than that, so the
-difference is what newsletter's imports cost. Target: under 300 ms.
+There is no competing tool to compare with; the note gives the interpreter's own floor
+(``python -c pass``), which nothing can start faster than, instead of a ratio to it.
 """
 
 from __future__ import annotations
@@ -31,14 +31,17 @@ def run(quick: bool) -> Row:
     baseline = cold_runs([sys.executable, "-c", "pass"], repeat, cwd=ROOT)
     wall = statistics.median(r.seconds for r in ours)
     cpu = statistics.median(r.cpu_seconds for r in ours)
+    floor = statistics.median(r.seconds for r in baseline)
     return make_row(
         "startup (newsletter --help)",
         wall,
-        statistics.median(r.seconds for r in baseline),
+        None,
         TARGET,
         # The newsletter process's own peak, not this measuring process's.
         peak_mb=round(max(r.peak_mb for r in ours), 1),
         note=f"median of {repeat} cold processes; {cpu * 1000:.0f} ms of CPU time each "
         f"(the wall time also counts waiting for a core on a busy machine); the bare "
-        f"interpreter needs {statistics.median(r.cpu_seconds for r in baseline) * 1000:.0f} ms CPU",
+        f"interpreter takes {floor * 1000:.0f} ms "
+        f"({statistics.median(r.cpu_seconds for r in baseline) * 1000:.0f} ms CPU)",
+        vs="none: an absolute target (the interpreter's floor is in the note)",
     )
