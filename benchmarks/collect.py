@@ -119,6 +119,41 @@ def feed(n: int, items: int = ITEMS) -> bytes:
     return "".join(parts).encode()
 
 
+def atom_feed(n: int, items: int = ITEMS) -> bytes:
+    """The same feed as ``feed(n)`` in Atom 1.0, as WordPress's /feed/atom/ sends it: the
+    same stories (title, address, guid as the id, date, excerpt, body, photo and caption)."""
+    site = f"https://site{n}.example.org"
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:media="http://search.yahoo.com/mrss/" xml:lang="en-US">'
+        f'<title type="text">Site {n}</title><subtitle type="text">News from a member</subtitle>'
+        f'<link rel="alternate" type="text/html" href="{site}"/><id>{site}/feed/atom/</id>'
+        "<updated>2024-03-28T10:00:00Z</updated>"
+    ]
+    posts = sample_posts()
+    for i in range(items):
+        post = posts[i % len(posts)]
+        day = 1 + i % 28
+        body = f'{post.body}<p><a href="/2024/03/{day:02d}/related-{i}/">Related story</a></p>'
+        stamp = f"2024-03-{day:02d}T10:{i % 60:02d}:00Z"
+        page = f"{site}/2024/03/{day:02d}/story-{i}/"
+        parts.append(
+            f"<entry><author><name>Site {n}</name></author>"
+            f'<title type="html">{cdata(f"{post.title} (site {n}, no. {i})")}</title>'
+            f'<link rel="alternate" type="text/html" '
+            f'href="{page}?utm_source=rss&amp;utm_medium=feed"/>'
+            f"<id>{site}/?p={i}</id><updated>{stamp}</updated><published>{stamp}</published>"
+            '<category term="News"/>'
+            f'<summary type="html">{cdata(f"Site {n}, story {i}: {post.excerpt}")}</summary>'
+            f'<content type="html" xml:base="{page}">{cdata(body)}</content>'
+            f'<media:content url="{site}/uploads/{i}.jpg" medium="image">'
+            f'<media:description type="plain">{cdata(post.caption)}</media:description>'
+            "</media:content></entry>"
+        )
+    parts.append("</feed>")
+    return "".join(parts).encode()
+
+
 # The sites run in their own process, as remote servers would: their work is not ours.
 SERVER = """
 import sys, threading

@@ -6,11 +6,12 @@ drops a ``media:description`` nested in ``media:content``, so photo captions and
 come from the XML here.
 
 A plain UTF-8 RSS 2.0 document (what WordPress and most CMSs send) is then read straight
-from that same tree by rss2.py, which takes only documents it reads exactly as feedparser
-does: one parse instead of two, several times faster than feedparser's pure-Python
-handlers. Its entries are shaped like feedparser's, so both paths share every later step.
+from that same tree by rss2.py, and a plain Atom 1.0 one by atom.py; each takes only
+documents it reads exactly as feedparser does: one parse instead of two, several times
+faster than feedparser's pure-Python handlers. Their entries are shaped like feedparser's,
+so all paths share every later step.
 
-Everything else goes to feedparser with the bytes and the response headers: Atom, RSS
+Everything else goes to feedparser with the bytes and the response headers: RSS
 0.9x/1.0, other encodings, any element or attribute the fast reader does not know, dates
 in other forms, and broken documents, which its lenient parser still gets entries out of.
 It runs with its own sanitiser and relative-URI rewriting switched off: nh3 cleans every
@@ -29,10 +30,12 @@ from typing import Any
 
 import feedparser
 
+from newsletter.collect.atom import read_atom
+from newsletter.collect.feedfields import MRSS
 from newsletter.collect.fetch import Fetched
 from newsletter.collect.language import language_code
 from newsletter.collect.normalize import Parsed, RawItem, canonical_url
-from newsletter.collect.rss2 import MRSS, read_rss2
+from newsletter.collect.rss2 import read_rss2
 from newsletter.collect.safexml import install_for_feedparser, parse_tree
 from newsletter.errors import CollectError
 from newsletter.sanitize import html_to_text
@@ -64,7 +67,7 @@ def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
     # (a document in UTF-16 or UTF-32 does not show the namespace as ASCII bytes)
     maybe_captions = MRSS.encode() in body or b"\x00" in body[:4]
     captions = media_captions(root) if root is not None and maybe_captions else {}
-    fast_entries = read_rss2(root, fetched) if fast else None
+    fast_entries = (read_rss2(root, fetched) or read_atom(root, fetched)) if fast else None
     if fast_entries is not None:
         entries, language = fast_entries
     else:
