@@ -30,7 +30,6 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _DROP_BLOCKS_RE = re.compile(r"<(script|style|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
-_WS_RE = re.compile(r"\s+")
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"”’)]?\s")
 
@@ -45,11 +44,24 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+def printable(text: str) -> bool:
+    """Whether ``text`` has no control character but tab, LF and CR (no C0 or C1 control,
+    no DEL). Cheap: str.isprintable is C, where a regex character class scans a long body
+    slowly. False means only "perhaps": some printable-looking characters are not."""
+    if text.isprintable():
+        return True
+    return text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable()
+
+
+def _without_controls(text: str) -> str:
+    return text if printable(text) else _CTRL_RE.sub("", text)
+
+
 def clean_html(fragment: str) -> str:
     """Sanitise an HTML fragment to the email-safe allow-list."""
     if not fragment:
         return ""
-    return _CLEANER.clean(_CTRL_RE.sub("", fragment)).strip()
+    return _CLEANER.clean(_without_controls(fragment)).strip()
 
 
 def html_to_text(fragment: str) -> str:
@@ -59,8 +71,8 @@ def html_to_text(fragment: str) -> str:
     text = _DROP_BLOCKS_RE.sub(" ", fragment)
     text = _TAG_RE.sub(" ", text)
     text = html.unescape(text)
-    text = _CTRL_RE.sub("", text)
-    return _WS_RE.sub(" ", text).strip()
+    # (str.split's whitespace is the regex's \s: joining the words collapses each run)
+    return " ".join(_without_controls(text).split())
 
 
 def fit_words(text: str, limit: int) -> str:
@@ -75,7 +87,7 @@ def fit_words(text: str, limit: int) -> str:
 
 def one_line(text: str) -> str:
     """Collapse all whitespace, including CR/LF, to single spaces."""
-    return _WS_RE.sub(" ", _CTRL_RE.sub("", text)).strip()
+    return " ".join(_without_controls(text).split())
 
 
 def summarize(text: str, limit: int = 300) -> str:

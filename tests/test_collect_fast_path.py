@@ -12,7 +12,7 @@ import pytest
 from benchmarks.collect import atom_feed as benchmark_atom_feed
 from benchmarks.collect import feed as benchmark_feed
 from newsletter.collect.atom import read_atom
-from newsletter.collect.feed import parse_feed
+from newsletter.collect.feed import media_captions, parse_feed
 from newsletter.collect.fetch import Fetched
 from newsletter.collect.normalize import SkippedItem, build_item
 from newsletter.collect.rss2 import read_rss2
@@ -197,3 +197,20 @@ def test_a_feed_served_with_two_content_types_takes_the_fast_path() -> None:
         server.server_close()
     assert "," in got.headers["content-type"]
     assert read_rss2(parse_tree(got.body), got) is not None
+
+
+def test_the_fast_readers_find_the_captions_that_media_captions_finds() -> None:
+    checked = 0
+    for shape in SHAPES:
+        root, got = parse_tree(shape.body), fetched(shape)
+        read = read_rss2(root, got) or read_atom(root, got)
+        if read is None or root is None:
+            continue
+        found = {
+            n: (e["media_description"], e.get("media_credit") or None)
+            for n, e in enumerate(read[0])
+            if e.get("media_description")
+        }
+        assert found == media_captions(root), shape.name
+        checked += bool(found)
+    assert checked >= 5

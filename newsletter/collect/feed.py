@@ -64,13 +64,18 @@ def parse_feed(fetched: Fetched, *, source: str, fast: bool = True) -> Parsed:
         )
     result = Parsed(base=fetched.url)
     root = parse_tree(body)
-    # (a document in UTF-16 or UTF-32 does not show the namespace as ASCII bytes)
-    maybe_captions = MRSS.encode() in body or b"\x00" in body[:4]
-    captions = media_captions(root) if root is not None and maybe_captions else {}
     fast_entries = (read_rss2(root, fetched) or read_atom(root, fetched)) if fast else None
     if fast_entries is not None:
         entries, language = fast_entries
+        captions = {
+            position: (entry["media_description"], entry.get("media_credit") or None)
+            for position, entry in enumerate(entries)
+            if entry.get("media_description")
+        }  # (what media_captions would find: the fast readers met them on their way)
     else:
+        # (a document in UTF-16 or UTF-32 does not show the namespace as ASCII bytes)
+        maybe_captions = MRSS.encode() in body or b"\x00" in body[:4]
+        captions = media_captions(root) if root is not None and maybe_captions else {}
         entries, language = _feedparser_entries(fetched, source, result)
     for position, entry in enumerate(entries):
         result.raw.append(_raw_item(entry, captions.get(position), language))

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from newsletter.collect.fetch import Fetched
+from newsletter.sanitize import printable
 
 MRSS = "http://search.yahoo.com/mrss/"
 Entry = dict[str, Any]
@@ -55,8 +56,6 @@ _CP1252 = {
     for c in range(0x80, 0xA0)
     if c not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)  # (not in windows-1252)
 }
-_C1_LATIN1_RE = re.compile(b"[\x80-\x9f]")
-_C1_UTF8_RE = re.compile(b"\xc2[\x80-\x9f]")
 # An absolute http(s) URL that urljoin would give back unchanged, whatever the base
 _PLAIN_URL_RE = re.compile(
     r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[-A-Za-z0-9._~%!$&'()*+,=:@/]*)?"
@@ -103,13 +102,13 @@ def fix(text: str | None) -> str:
     try:
         return _windows_1252(latin.decode("utf-8"))
     except UnicodeDecodeError:
-        return value.translate(_CP1252) if _C1_LATIN1_RE.search(latin) else value
+        return _windows_1252(value)
 
 
 def _windows_1252(value: str) -> str:
-    # (str.translate and a regex over str are slow on long bodies: search the UTF-8 bytes,
-    # where a character in 0x80-0x9F is b"\xc2" and one byte of 0x80-0x9F)
-    return value.translate(_CP1252) if _C1_UTF8_RE.search(value.encode("utf-8")) else value
+    # (a character in 0x80-0x9F is a control: none in a printable text, which str.isprintable
+    # tells at C speed, where a regex scans a long body slowly)
+    return value if printable(value) else value.translate(_CP1252)
 
 
 def strip(text: str | None) -> str:
@@ -148,7 +147,11 @@ def description(entry: Entry, value: str, depth: int, summary_depth: int | None)
 
 def media(entry: Entry, element: ET.Element, summary_depth: int | None) -> int | None:
     """A ``media:content`` (with its caption, credit and thumbnail) or ``media:thumbnail``
-    of an entry, as feedparser reads it; gives the depth the summary came from."""
+    of an entry, as feedparser reads it; gives the depth the summary came from.
+
+    The entry also keeps the first caption's and credit's raw text (``media_description``,
+    ``media_credit``), which feedparser drops: feed.py takes them as feed.media_captions
+    would from the tree, without walking it again."""
     if element.tag == MEDIA_THUMBNAIL:
         check_leaf(element, THUMBNAIL_ATTRIBUTES)
         entry["media_thumbnail"].append(_thumbnail(element))
@@ -166,6 +169,9 @@ def media(entry: Entry, element: ET.Element, summary_depth: int | None) -> int |
             if part.get("type", "plain") not in ("plain", "html"):
                 raise Declined
             summary_depth = description(entry, text_of(part), 2, summary_depth)
+            entry.setdefault("media_description", strip(part.text))
+        elif part.tag == f"{{{MRSS}}}credit":
+            entry.setdefault("media_credit", strip(part.text))
         elif part.tag == MEDIA_THUMBNAIL:
             entry["media_thumbnail"].append(_thumbnail(part))
     return summary_depth

@@ -36,6 +36,12 @@ _LANGUAGE_SAMPLE = 1000
 _KICKER_MAX_WORDS = 12
 # An absolute http(s) URL with a lower-case host, no port, query, fragment or space.
 _CANONICAL_RE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[\w.~%!$&'()*+,;=:@/-]*\Z")
+# The same with a query of plain name=value pairs, which parse_qsl and urlencode give back
+# as they are: tracking parameters are dropped without parsing the URL.
+_PLAIN_QUERY_RE = re.compile(
+    r"(https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[\w.~%!$&'()*+,;=:@/-]*)"
+    r"\?([A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*)\Z"
+)
 # Labels that start a photo credit: "Photo: …", "(Foto: …)".
 _CREDIT_WORDS = frozenset(
     {"photo", "photos", "photograph", "foto", "image", "illustration", "ill.", "credit", "kilde"}
@@ -91,6 +97,11 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     url = url.strip()
     if _CANONICAL_RE.match(url):
         return url  # already canonical (the common case), without parsing it
+    if plain := _PLAIN_QUERY_RE.match(url):
+        kept = [
+            p for p in plain[2].split("&") if not TRACKING_PARAMS.match(p.split("=")[0].lower())
+        ]
+        return f"{plain[1]}?{'&'.join(kept)}" if kept else plain[1]
     if base and not url.startswith(("https://", "http://")):
         url = urljoin(base, url)
     try:

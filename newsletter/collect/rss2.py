@@ -29,12 +29,14 @@ import xml.etree.ElementTree as ET
 
 from newsletter.collect.feedfields import (
     MEDIA_ATTRIBUTES,
+    MEDIA_CONTENT,
+    MEDIA_THUMBNAIL,
     MRSS,
     Declined,
     Entry,
     description,
     fix,
-    lower_type,
+    media,
     plain_utf8,
     resolve,
     rfc822,
@@ -199,17 +201,6 @@ def _entry(item: ET.Element, base: str) -> Entry:
             enclosure = {"href": child.get("url")} if child.get("url") else {}
             enclosure["type"] = child.get("type", "").lower()
             entry["enclosures"].append(enclosure)
-        elif tag == f"{{{MRSS}}}content":
-            entry["media_content"].append(lower_type(child.attrib))
-            for part in child:
-                if part.tag == f"{{{MRSS}}}description":
-                    if part.get("type", "plain") not in ("plain", "html"):
-                        raise Declined
-                    summary_depth = description(entry, fix(part.text), 2, summary_depth)
-                elif part.tag == f"{{{MRSS}}}thumbnail":
-                    entry["media_thumbnail"].append(dict(part.attrib))
-        elif tag == f"{{{MRSS}}}thumbnail":
-            entry["media_thumbnail"].append(dict(child.attrib))
-    if any("url" not in thumb for thumb in entry["media_thumbnail"]):
-        raise Declined
+        elif tag in (MEDIA_CONTENT, MEDIA_THUMBNAIL):
+            summary_depth = media(entry, child, summary_depth)
     return entry
