@@ -125,7 +125,7 @@ def test_windows_1252_references_become_their_characters() -> None:
 
 def test_the_sample_fixture_and_benchmark_feeds_take_the_fast_path() -> None:
     for path in (REPO / "sources/cluster/feed.xml", FIXTURES / "feeds/mixed-months.xml",
-                 FIXTURES / "feeds/hostile.xml"):  # fmt: skip
+                 FIXTURES / "feeds/hostile.xml", FIXTURES / "feeds/atom.xml"):  # fmt: skip
         shape = Shape(path.name, path.read_bytes())
         assert takes_fast_path(shape), path
         assert results(shape, fast=True) == results(shape, fast=False)

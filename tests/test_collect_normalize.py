@@ -39,6 +39,13 @@ PUBLISHED = datetime(2024, 3, 1, 12, tzinfo=UTC)
         ("https://example.org", None, "https://example.org/"),
         ("https://example.org./a/", None, "https://example.org/a/"),
         ("https://user@example.org/a/", None, "https://example.org/a/"),
+        # plain queries, which skip parsing: kept in order, repeats and blanks kept
+        ("https://example.org/a/?utm_source=rss&utm_medium=feed", None, "https://example.org/a/"),
+        ("https://example.org/a/?p=1&UTM_Source=x&p=2&q=", None, "https://example.org/a/?p=1&p=2&q="),
+        # ...and queries that parsing changes, which take the long way
+        ("https://example.org/a/?flag&utm_source=x", None, "https://example.org/a/?flag="),
+        ("https://example.org/a/?a=b=c", None, "https://example.org/a/?a=b%3Dc"),
+        ("https://example.org/a/?a=1&&b=2", None, "https://example.org/a/?a=1&b=2"),
     ],
 )  # fmt: skip
 def test_canonical_url(raw: str, base: str | None, expected: str | None) -> None:
@@ -276,3 +283,15 @@ def test_merge_keeps_the_first_sources_content_and_fills_gaps() -> None:
 def test_a_story_repeated_within_one_source_is_kept_once() -> None:
     items, repeats = dedupe_batch([news(1), news(1, title="Story number 1, corrected")])
     assert repeats == 1 and [i.title for i in items] == ["Story number 1, corrected"]
+
+
+def test_control_characters_go_and_whitespace_collapses_in_long_and_short_text() -> None:
+    from newsletter.sanitize import clean_html, html_to_text, one_line
+
+    assert one_line(" a\u00a0\u00a0b\x85c\n\td\x0be\x00f\x7f ") == "a b c def"
+    assert one_line("Plain title") == "Plain title"
+    body = "<p>line one</p>\n" * 300 + "<p>bell\x07 and\x1b escape</p>\n"
+    cleaned = clean_html(body)
+    assert "\x07" not in cleaned and "\x1b" not in cleaned and "bell and escape" in cleaned
+    assert clean_html("<p>no controls</p>\n<p>here</p>") == "<p>no controls</p>\n<p>here</p>"
+    assert html_to_text("<p>a\x01b</p>\n<p>c\u2028d</p>") == "ab c d"
