@@ -81,5 +81,6 @@ TRANSPORTS: Registry[object] = Registry(
     {
         "smtp": "newsletter.deliver.send.smtp:open_transport",
         "ses": "newsletter.deliver.send.ses:open_transport",
+        "sendgrid": "newsletter.deliver.send.providers:sendgrid",
     },
 )

@@ -324,6 +324,7 @@ def make_project(root: Path) -> Project:
         fh.write(
             '\n[providers]\nmailchimp_list_id = "a1b2c3d4e5"\nbrevo_list_ids = [2]\n'
             'listmonk_list_ids = [1, 3]\nsendgrid_asm_group_id = 42\nses_region = "eu-west-1"\n'
+            '\n[providers.mailchimp]\ndc = "us6"\n'
         )
     return Project.at(root)
 

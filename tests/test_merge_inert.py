@@ -50,7 +50,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """The sample project, its October issue with a hostile story first in a section."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     project = make_project(
-        tmp_path / "p", port=1, extra='\n[providers]\nmailchimp_list_id = "a1"\n'
+        tmp_path / "p",
+        port=1,
+        extra='\n[providers]\nmailchimp_list_id = "a1"\n[providers.mailchimp]\ndc = "us6"\n',
     )
     path = project.issue_path("2020-10")
     text = path.read_text()

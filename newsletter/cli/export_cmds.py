@@ -143,7 +143,12 @@ def _summary(report: SendReport, label: str) -> None:
 def send(
     month: MonthArg,
     via: Annotated[
-        Via, typer.Option("--via", help="smtp (the \\[smtp] settings) or ses (boto3).")
+        Via,
+        typer.Option(
+            "--via",
+            help="smtp (the \\[smtp] settings), ses (boto3) or a provider's API "
+            "(key from NEWSLETTER_<PROVIDER>_API_KEY).",
+        ),
     ] = "smtp",
     audience: AudienceOpt = None,
     topic: TopicOpt = None,
@@ -180,7 +185,8 @@ def send(
 
     Every message is recorded in the send log, so running the same command again resumes:
     it sends only to whoever has not got the issue yet. Needs NEWSLETTER_SECRET (signs the
-    unsubscribe links); the SMTP password comes from NEWSLETTER_SMTP_PASSWORD.
+    unsubscribe links); the SMTP password comes from NEWSLETTER_SMTP_PASSWORD, API keys
+    from NEWSLETTER_SENDGRID_API_KEY and the like (README: "Sending through a provider's API").
 
     Example: newsletter send 2020-10 --via smtp --audience subscribers.csv --rate 5/s
     """

@@ -43,18 +43,50 @@ class SendSettings(Strict):
     retry_delay: float = Field(default=2.0, ge=0, le=300, description="Doubles each retry.")
 
 
+class ApiSettings(Strict):
+    """[providers.NAME]: where a provider's API is and how fast to call it (keys come from
+    the environment only: README "Sending through a provider's API")."""
+
+    base_url: HttpUrl | None = Field(
+        default=None, description="Overrides the provider's own address (a proxy, a test)."
+    )
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per request.")
+    rate: float | None = Field(default=10.0, gt=0, description="Requests per second at most.")
+
+
+class MailgunApi(ApiSettings):
+    region: Literal["us", "eu"] = Field(default="us", description="Where the domain lives.")
+
+
+class MailchimpApi(ApiSettings):
+    dc: SingleLine | None = Field(
+        default=None, description="Data centre, e.g. us6 (default: from the API key's end)."
+    )
+
+
+class ListmonkApi(ApiSettings):
+    url: HttpUrl | None = Field(default=None, description="Your listmonk, e.g. https://lists.x.org")
+    rate: float | None = Field(default=None, gt=0, description="Requests per second at most.")
+
+
 class ProviderSettings(Strict):
-    """[providers]: account ids the provider exports need (never API keys)."""
+    """[providers]: account ids the provider exports need (never API keys), and one table
+    per provider API ([providers.sendgrid] ...)."""
 
     mailchimp_list_id: SingleLine | None = None
     brevo_list_ids: list[int] = Field(default_factory=list)
     listmonk_list_ids: list[int] = Field(default_factory=list)
     sendgrid_asm_group_id: int | None = None
     mailgun_domain: SingleLine | None = Field(default=None, description="Default: from_email's.")
-    mailgun_api: HttpUrl = "https://api.mailgun.net"
     postmark_message_stream: SingleLine = "broadcast"
     ses_region: SingleLine | None = None
     ses_configuration_set: SingleLine | None = None
+    sendgrid: ApiSettings = Field(default_factory=ApiSettings)
+    mailgun: MailgunApi = Field(default_factory=MailgunApi)
+    postmark: ApiSettings = Field(default_factory=ApiSettings)
+    brevo: ApiSettings = Field(default_factory=ApiSettings)
+    mailchimp: MailchimpApi = Field(default_factory=MailchimpApi)
+    listmonk: ListmonkApi = Field(default_factory=ListmonkApi)
 
 
 class BounceSettings(Strict):

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-HEAD = "0003"  # the newest migration; tests/test_db_migrations.py checks it
+HEAD = "0004"  # the newest migration; tests/test_db_migrations.py checks it
 
 metadata = MetaData()
 
@@ -147,6 +147,23 @@ send_runs = Table(
     Column("expires", Float(), nullable=False),  # unix time, moved on by the heartbeat
 )
 
+# The steps of a send through a provider's API that are not one recipient's message (a
+# campaign created, a contact import, a campaign started), so that a rerun never repeats
+# one: ``claimed`` before the request, ``accepted`` (with the provider's id) after it.
+provider_batches = Table(
+    "provider_batches",
+    metadata,
+    Column("issue", text(), nullable=False),
+    Column("provider", text(), nullable=False),
+    Column("batch", text(), nullable=False),  # e.g. "campaign", "import-3f2a...", "start"
+    Column("state", text(), nullable=False),
+    Column("provider_id", text()),
+    Column("detail", text()),
+    Column("updated", text(), nullable=False),
+    PrimaryKeyConstraint("issue", "provider", "batch"),
+    CheckConstraint("state IN ('claimed', 'accepted')", name="provider_batches_state"),
+)
+
 suppressions = Table(
     "suppressions",
     metadata,
@@ -251,6 +268,7 @@ TABLES: tuple[Table, ...] = (
     store_meta,
     send_log,
     send_runs,
+    provider_batches,
     suppressions,
     subscribers,
     consent_events,

@@ -51,6 +51,8 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         return f"{{{{ .Subscriber.Attribs.{name} }}}}"
 
     merged = server_side(prepared, "listmonk", tag, protect=_protect)
+    listmonk = config.providers.listmonk.url
+    root = str(listmonk).rstrip("/") if listmonk else ""  # relative: a note says to what
     if ctx.audience is not None:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer)
@@ -72,7 +74,7 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         yield Request(
             "import-subscribers",
             "POST",
-            "/api/import/subscribers",
+            f"{root}/api/import/subscribers",
             {"params": json.dumps(params)},
             recipients=count,
             content_type="multipart/form-data",
@@ -83,7 +85,7 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
     yield Request(
         "create-campaign",
         "POST",
-        "/api/campaigns",
+        f"{root}/api/campaigns",
         {
             "name": f"{settings.name} {ctx.month}",
             "subject": prepared.subject,
@@ -104,11 +106,15 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
     yield Request(
         "start-campaign",
         "PUT",
-        "/api/campaigns/{campaign_id}/status",
+        f"{root}/api/campaigns/{{campaign_id}}/status",
         {"status": "running"},
         note="starts sending; {campaign_id} is the id the create-campaign response returns",
     )
-    ctx.notes.append("URLs are relative to your listmonk address, e.g. https://lists.example.org")
+    if not root:
+        ctx.notes.append(
+            "URLs are relative to your listmonk address; set [providers.listmonk] url to "
+            "have it here"
+        )
 
 
 export = from_requests(requests)

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from newsletter.deliver.export.context import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.endpoints import base_url
 from newsletter.deliver.export.files import from_requests
 from newsletter.errors import ExportError
 
-API = "https://{dc}.api.mailchimp.com/3.0"
 MAX_MEMBERS = 500
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
 
@@ -54,7 +54,7 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         return f"*|{merge_tag(name)}|*"
 
     merged = server_side(prepared, "mailchimp", tag, forbidden=("*|",))
-    api = API
+    api = base_url(config, "mailchimp")  # with the data centre: a real URL in the manifest
     if ctx.audience is not None:
         recipients = ctx.recipients()
         for number, batch in enumerate(chunks(recipients, MAX_MEMBERS), 1):
@@ -101,9 +101,6 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
         f"{api}/campaigns/{{campaign_id}}/content",
         {"html": merged.html, "plain_text": merged.text},
         note="{campaign_id} is the id the create-campaign response returns",
-    )
-    ctx.notes.append(
-        "{dc} in the URLs is your account's data centre, the part after '-' in the API key"
     )
     ctx.notes.append(
         "Mailchimp sends to the whole list and handles unsubscribes; keep its list in step "

@@ -24,6 +24,7 @@ from newsletter.deliver.export.context import (
     sender,
     server_side,
 )
+from newsletter.deliver.export.endpoints import base_url
 from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.export.prepared import Prepared
 from newsletter.deliver.merge import HTML_SUFFIX, Personal
@@ -32,7 +33,6 @@ from newsletter.deliver.message import ascii_header, to_header
 if TYPE_CHECKING:
     from newsletter.deliver.recipient import Recipient
 
-ENDPOINT = "https://email.{region}.amazonaws.com"
 MAX_ENTRIES = 50
 LEFT_BRACES = "_lb"  # template data key whose value is "{{"; CSV columns start with a letter
 
@@ -122,8 +122,7 @@ class SesIssue:
 
 def requests(ctx: ExportContext) -> Iterator[Request]:
     ses = SesIssue(ctx.prepared)
-    region = ctx.config.providers.ses_region or "{region}"
-    base = ENDPOINT.format(region=region)
+    base = base_url(ctx.config, "ses")  # with the region: a real URL in the manifest
     yield Request("create-email-template", "POST", f"{base}/v2/email/templates",
                   ses.create_template())  # fmt: skip
     for number, batch in enumerate(ctx.batches(MAX_ENTRIES), 1):

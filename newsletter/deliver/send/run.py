@@ -10,13 +10,13 @@ unsent claims back; one that dies leaves them free for the next run.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from newsletter.deliver import merge
 from newsletter.deliver.export import Prepared, chunks
+from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
 from newsletter.deliver.send.plan import Plan
 from newsletter.deliver.send.transport import Outgoing, Transport, Unlogged
 from newsletter.errors import SendError, StoreError
@@ -25,23 +25,6 @@ from newsletter.store.sendrun import LEASE, SendRun
 
 if TYPE_CHECKING:
     from newsletter.deliver.recipient import Recipient
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-SYSTEM_CLOCK = SystemClock()
 
 
 @dataclass

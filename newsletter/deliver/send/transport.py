@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
 from newsletter.errors import SendError
 from newsletter.registry import TRANSPORTS
 
@@ -86,6 +87,7 @@ class TransportOptions:
     retry_delay: float = 2.0
     host: str | None = None
     port: int | None = None
+    clock: Clock = SYSTEM_CLOCK  # API transports pace and back off on it
 
 
 @runtime_checkable
