@@ -82,5 +82,7 @@ TRANSPORTS: Registry[object] = Registry(
         "smtp": "newsletter.deliver.send.smtp:open_transport",
         "ses": "newsletter.deliver.send.ses:open_transport",
         "sendgrid": "newsletter.deliver.send.providers:sendgrid",
+        "mailgun": "newsletter.deliver.send.providers:mailgun",
+        "postmark": "newsletter.deliver.send.providers:postmark",
     },
 )

@@ -25,13 +25,23 @@ KEY = "test-api-key-0123456789"
 class MessageFake(FakeApi):
     def __init__(self) -> None:
         self.delivered: Counter[str] = Counter()
-        self.copies: dict[str, dict[str, Any]] = {}
+        self._copies: dict[str, tuple[str, str, dict[str, str], dict[str, str]]] = {}
         self.scheduled: list[Any] = []
         super().__init__()
 
-    def deliver(self, email: str, **copy: Any) -> None:
+    def deliver(self, email: str, text: str, html: str, headers: dict[str, str],
+                subs: dict[str, str] | None = None) -> None:  # fmt: skip
         self.delivered[email.lower()] += 1
-        self.copies[email.lower()] = copy
+        self._copies[email.lower()] = (text, html, headers, subs or {})
+
+    @property
+    def copies(self) -> dict[str, dict[str, Any]]:
+        """What each recipient got, merged (on demand: the fake answers fast)."""
+        return {
+            email: {"text": _sub(text, subs), "html": _sub(html, subs),
+                    "headers": {k: _sub(v, subs) for k, v in headers.items()}}
+            for email, (text, html, headers, subs) in self._copies.items()
+        }  # fmt: skip
 
 
 # -- SendGrid ---------------------------------------------------------------------------------
@@ -99,8 +109,7 @@ class FakeSendgrid(MessageFake):
             subs = p.get("substitutions", {})
             for to in p["to"]:
                 headers = {**body.get("headers", {}), **p.get("headers", {})}
-                self.deliver(to["email"], text=_sub(text, subs), html=_sub(html, subs),
-                             headers=headers)  # fmt: skip
+                self.deliver(to["email"], text, html, headers, subs)
         return Response(status_code=202, headers={"X-Message-Id": secrets.token_hex(11)})
 
 
@@ -112,3 +121,104 @@ def _sub(content: str, substitutions: dict[str, str]) -> str:
 
 def as_json(value: Any) -> str:
     return json.dumps(value)
+
+
+# -- Mailgun ----------------------------------------------------------------------------------
+
+MG_FIELDS = {"from", "to", "cc", "bcc", "subject", "text", "html", "amp-html", "template",
+             "recipient-variables"}  # fmt: skip
+MG_PREFIXES = ("o:", "h:", "v:", "t:")
+
+
+class FakeMailgun(MessageFake):
+    name = "mailgun"
+    domain = "oslocancercluster.no"
+
+    def routes(self) -> list[Route]:
+        return [self.route(f"/v3/{self.domain}/messages", "messages", self.messages)]
+
+    def authorized(self, request: Request) -> Response | None:
+        import base64
+
+        expected = "Basic " + base64.b64encode(f"api:{KEY}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return Response("Forbidden", status_code=401)
+        return None
+
+    async def messages(self, request: Request) -> Response:
+        form = await request.form(max_fields=5000)
+        fields = {k: form.getlist(k) for k in form}
+        unknown = [k for k in fields if k not in MG_FIELDS and not k.startswith(MG_PREFIXES)]
+        missing = [k for k in ("from", "to", "subject") if k not in fields]
+        if unknown or missing or not ({"text", "html"} & set(fields)):
+            what = f"missing {missing}" if missing else f"unknown {unknown}"
+            return json_error(400, {"message": f"'{what}' parameter is invalid"})
+        to = [str(t) for t in fields["to"]]
+        if len(to) > 1000:
+            return json_error(400, {"message": "Too many recipients: at most 1000"})
+        variables = json.loads(str(fields.get("recipient-variables", ["{}"])[0]))
+        addresses = [t.rsplit("<", 1)[-1].rstrip(">") for t in to]
+        if len(to) > 1 and set(variables) != set(addresses):
+            return json_error(400, {"message": "recipient-variables must name every recipient"})
+        if "o:deliverytime" in fields:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                self.scheduled.append(parsedate_to_datetime(str(fields["o:deliverytime"][0])))
+            except (TypeError, ValueError):
+                return json_error(400, {"message": "o:deliverytime is not an RFC 2822 date"})
+        text, html = str(fields["text"][0]), str(fields["html"][0])
+        headers = {k[2:]: str(v[0]) for k, v in fields.items() if k.startswith("h:")}
+        for address in addresses:
+            subs = {f"%recipient.{k}%": v for k, v in variables.get(address, {}).items()}
+            self.deliver(address, text, html, headers, subs)
+        mid = f"<{secrets.token_hex(8)}@{self.domain}>"
+        return JSONResponse({"id": mid, "message": "Queued. Thank you."})
+
+
+# -- Postmark ---------------------------------------------------------------------------------
+
+PM_FIELDS = {"From", "To", "Cc", "Bcc", "Subject", "Tag", "HtmlBody", "TextBody", "ReplyTo",
+             "Headers", "TrackOpens", "TrackLinks", "Metadata", "Attachments",
+             "MessageStream"}  # fmt: skip
+
+
+class FakePostmark(MessageFake):
+    name = "postmark"
+
+    def __init__(self) -> None:
+        self.inactive: set[str] = set()  # addresses Postmark refuses (ErrorCode 406)
+        super().__init__()
+
+    def routes(self) -> list[Route]:
+        return [self.route("/email/batch", "email/batch", self.batch)]
+
+    def authorized(self, request: Request) -> Response | None:
+        token = request.headers.get("X-Postmark-Server-Token")
+        if token != KEY:
+            return json_error(401, {"ErrorCode": 10, "Message": "Bad or missing API token"})
+        return None
+
+    async def batch(self, request: Request) -> Response:
+        try:
+            messages = await request.json()
+        except ValueError:
+            return json_error(422, {"ErrorCode": 402, "Message": "Invalid JSON"})
+        if not isinstance(messages, list):
+            return json_error(422, {"ErrorCode": 403, "Message": "Incompatible JSON"})
+        if len(messages) > 500:
+            return json_error(422, {"ErrorCode": 410, "Message": "Too many batch messages"})
+        results = []
+        for message in messages:
+            problems = check_fields(message, {"From", "To", "Subject"}, PM_FIELDS, "message")
+            to = str(message.get("To", "")).rsplit("<", 1)[-1].rstrip(">")
+            if problems or not ({"HtmlBody", "TextBody"} & set(message)):
+                results.append({"ErrorCode": 300, "Message": "; ".join(problems) or "no body"})
+            elif to.lower() in self.inactive:
+                results.append({"ErrorCode": 406, "To": to, "Message": "Inactive recipient"})
+            else:
+                headers = {h["Name"]: h["Value"] for h in message.get("Headers", [])}
+                self.deliver(to, message.get("TextBody", ""), message.get("HtmlBody", ""), headers)
+                results.append({"ErrorCode": 0, "Message": "OK", "To": to,
+                                "MessageID": secrets.token_hex(8)})  # fmt: skip
+        return JSONResponse(results)

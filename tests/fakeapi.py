@@ -28,7 +28,7 @@ from starlette.routing import Route
 from tests.test_send_smtp import free_port
 
 Handler = Callable[[Request], Awaitable[Response]]
-HANG = 3.0  # seconds a "timeout" answer waits; the tests' client timeout is far shorter
+HANG = 4.0  # seconds a "timeout" answer waits; the tests' client timeout is far shorter
 
 
 def json_error(status: int, body: Any, headers: dict[str, str] | None = None) -> JSONResponse:

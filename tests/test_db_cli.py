@@ -3,6 +3,7 @@ one-line errors (with a hint, no traceback, nothing written) for a database that
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_row(
     assert rows(f"sqlite:///{project}/back.db") == rows(target.url)
     assert len(rows(target.url)["subscribers"]) == 2
     status = cli("db", "status", cwd=project, NEWSLETTER_DATABASE_URL=target.url)
-    assert "│ send_log        │    2 │" in status.stdout
+    assert re.search(r"│ send_log +│ +2 │", status.stdout)  # whatever the column widths
 
 
 def test_copy_refuses_a_database_that_holds_rows_and_writes_nothing(

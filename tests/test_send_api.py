@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from newsletter.deliver import merge
+from newsletter.deliver.export import Prepared, prepare
 from newsletter.deliver.send import TransportOptions, make_transport, plan_send, run_send
 from newsletter.deliver.send.transport import Transport
 from newsletter.errors import NewsletterError, SendError
@@ -23,7 +26,7 @@ from newsletter.store.sendlog import SendLog
 from tests.clirun import cli, cli_process
 from tests.factories import audience
 from tests.factories import send_project as make_project
-from tests.fake_messages import KEY, FakeSendgrid, MessageFake
+from tests.fake_messages import KEY, FakeMailgun, FakePostmark, FakeSendgrid, MessageFake
 from tests.pgserver import Backend
 
 SECRET = "api-test-secret-0123456789"
@@ -59,10 +62,26 @@ def sendgrid(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSendgrid]:
         yield fake
 
 
+# provider -> (its fake, requests for 2,345 recipients, the route that takes them)
+MESSAGE_APIS: dict[str, tuple[type[MessageFake], int, str]] = {
+    "sendgrid": (FakeSendgrid, 3, "mail/send"),
+    "mailgun": (FakeMailgun, 3, "messages"),
+    "postmark": (FakePostmark, 5, "email/batch"),
+}
+
+
+@pytest.fixture(params=sorted(MESSAGE_APIS))
+def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[MessageFake]:
+    with MESSAGE_APIS[request.param][0]() as fake:
+        for key, value in env_for(fake.name).items():
+            monkeypatch.setenv(key, value)
+        yield fake
+
+
 def project_for(tmp_path: Path, fake: MessageFake, extra: str = "") -> Project:
     return make_project(
         tmp_path / "p", 25,
-        f'\n[providers.{fake.name}]\nbase_url = "{fake.url}"\ntimeout = 0.5\nrate = 1000\n{extra}',
+        f'\n[providers.{fake.name}]\nbase_url = "{fake.url}"\ntimeout = 2\nrate = 1000\n{extra}',
     )  # fmt: skip
 
 
@@ -84,35 +103,34 @@ def test_the_registry_gives_the_cli_its_choices() -> None:
         assert name in TRANSPORTS and name in result.stdout
 
 
-def test_sendgrid_sends_2345_recipients_in_3_requests_and_a_rerun_sends_nothing(
-    tmp_path: Path, sendgrid: FakeSendgrid, backend: Backend
+def test_2345_recipients_in_the_providers_batches_and_a_rerun_sends_nothing(
+    tmp_path: Path, api: MessageFake, backend: Backend
 ) -> None:
-    root = project_for(tmp_path, sendgrid).root
+    _, requests, route = MESSAGE_APIS[api.name]
+    root = project_for(tmp_path, api).root
     path = audience(tmp_path / "a.csv", addresses(2345))
-    args = ("send", MONTH, "--via", "sendgrid", "--audience", str(path), "--yes")
+    args = ("send", MONTH, "--via", api.name, "--audience", str(path), "--yes")
     first = cli(*args, cwd=root)
     assert first.returncode == 0, first.stderr + first.stdout
-    assert sendgrid.calls["mail/send"] == 3 and sendgrid.attempts == 3
-    assert sendgrid.delivered == {a: 1 for a in addresses(2345)}
+    assert api.calls[route] == requests and api.attempts == requests
+    assert api.delivered == {a: 1 for a in addresses(2345)}
     second = cli(*args, cwd=root)
     assert second.returncode == 0, second.stderr
     assert "Already sent earlier: 2345" in second.stdout
-    assert sendgrid.attempts == 3
+    assert api.attempts == requests
     with SendLog(Project.at(root).database) as log:
         assert log.counts(MONTH) == {"sent": 2345}
 
 
-def test_sendgrid_copies_are_personalised_like_our_own(
-    tmp_path: Path, sendgrid: FakeSendgrid
-) -> None:
-    project = project_for(tmp_path, sendgrid)
+def test_every_copy_is_personalised_like_our_own(tmp_path: Path, api: MessageFake) -> None:
+    project = project_for(tmp_path, api)
     path = audience(tmp_path / "a.csv", addresses(3))
-    plan = plan_send(project, MONTH, path, via="sendgrid")
-    report = run_send(plan, make_transport(plan.prepared, "sendgrid"))
+    plan = plan_send(project, MONTH, path, via=api.name)
+    report = run_send(plan, make_transport(plan.prepared, api.name))
     assert report.sent == 3 and report.ok
     personalizer = merge.Personalizer(project.config, MONTH, SECRET.encode())
     values = personalizer.personal(plan.recipients[1]).values
-    copy = sendgrid.copies[addresses(3)[1]]
+    copy = api.copies[addresses(3)[1]]
     assert copy["html"] == merge.fill(plan.prepared.html, values, escape=True)
     assert copy["text"] == merge.fill(plan.prepared.text, values)
     assert values["unsubscribe_url"] in copy["headers"]["List-Unsubscribe"]
@@ -210,3 +228,47 @@ def test_a_sigkilled_send_resumes_and_sends_nobody_twice(
     assert "Uncertain from an interrupted run: 1000" in rerun.stdout
     assert sendgrid.calls["mail/send"] == 4
     assert sendgrid.delivered == {a: 1 for a in addresses(3500)}
+
+
+def scheduled(project: Project, when: datetime) -> Prepared:
+    """The issue with a send time (``send_at``, as the issue file gives it)."""
+    from newsletter.deliver.export import prepare
+
+    prepared = prepare(project, MONTH)
+    return replace(prepared, issue=prepared.issue.model_copy(update={"send_at": when}))
+
+
+def test_a_send_time_ahead_is_passed_on(tmp_path: Path, api: MessageFake) -> None:
+    when = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
+    project = project_for(tmp_path, api)
+    prepared = scheduled(project, when)
+    if api.name == "postmark":
+        with pytest.raises(SendError, match="Postmark cannot schedule"):
+            make_transport(prepared, api.name)
+        return
+    path = audience(tmp_path / "a.csv", addresses(2))
+    plan = replace(plan_send(project, MONTH, path, via=api.name), prepared=prepared)
+    assert run_send(plan, make_transport(prepared, api.name)).sent == 2
+    stamp = api.scheduled[0]
+    assert (stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)) == when
+    # Past the time, or further ahead than the provider holds mail: now, or an error.
+    assert make_transport(scheduled(project, when - timedelta(days=1)), api.name).describe()
+    with pytest.raises(SendError, match="at most 72 hours ahead"):
+        make_transport(scheduled(project, when + timedelta(days=4)), api.name)
+
+
+def test_postmark_checks_each_message_of_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakePostmark() as postmark:
+        for key, value in env_for("postmark").items():
+            monkeypatch.setenv(key, value)
+        postmark.inactive = {"r00001@example.org"}
+        project = project_for(tmp_path, postmark)
+        path = audience(tmp_path / "a.csv", addresses(3))
+        report = run_send(plan_send(project, MONTH, path, via="postmark"),
+                          make_transport(prepare(project, MONTH), "postmark"))  # fmt: skip
+        assert report.sent == 2 and [o.key for o in report.failed] == ["r00001@example.org"]
+        assert "406" in report.failed[0].detail
+        plan = plan_send(project, MONTH, path, via="postmark")
+        assert plan.recipients == [] and plan.previously_failed == 1

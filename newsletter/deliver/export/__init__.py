@@ -18,6 +18,7 @@ from newsletter.deliver.export.context import (
     Request,
     chunks,
     common_headers,
+    missing_setting,
     sender,
     server_side,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "common_headers",
     "export_issue",
     "from_requests",
+    "missing_setting",
     "prepare",
     "provider",
     "sender",

@@ -108,11 +108,15 @@ class ExportContext:
     def setting(self, value: Any, key: str, example: str) -> Any:
         """A required ``[providers]`` setting, or a clear error naming the key."""
         if value in (None, [], ""):
-            raise ExportError(
-                f"newsletter.toml: providers.{key} is not set; the {self.provider} export needs it",
-                hint=f"add it under [providers], e.g. {key} = {example}",
-            )
+            raise missing_setting(self.provider, key, example)
         return value
+
+
+def missing_setting(provider: str, key: str, example: str) -> ExportError:
+    return ExportError(
+        f"newsletter.toml: providers.{key} is not set; the {provider} export needs it",
+        hint=f"add it under [providers], e.g. {key} = {example}",
+    )
 
 
 def chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

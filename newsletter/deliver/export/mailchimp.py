@@ -13,12 +13,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from newsletter.deliver.export.context import ExportContext, Request, chunks, server_side
+from newsletter.deliver.export.context import (
+    ExportContext,
+    Request,
+    chunks,
+    missing_setting,
+    server_side,
+)
 from newsletter.deliver.export.endpoints import base_url
 from newsletter.deliver.export.files import from_requests
-from newsletter.errors import ExportError
+from newsletter.deliver.export.schedule import send_at
+from newsletter.errors import ExportError, SendError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from newsletter.deliver.export.prepared import Prepared
+    from newsletter.deliver.recipient import Recipient
 
 MAX_MEMBERS = 500
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
@@ -36,27 +50,35 @@ def merge_tag(name: str) -> str:
     return upper
 
 
-def requests(ctx: ExportContext) -> Iterator[Request]:
-    config = ctx.config
-    prepared = ctx.prepared
-    list_id = ctx.setting(config.providers.mailchimp_list_id, "mailchimp_list_id", '"a1b2c3d4e5"')
-    fallback = config.send.name_fallback
+class MailchimpIssue:
+    """The issue's Mailchimp requests: members, the campaign, its content, its start."""
 
-    def tag(name: str, html: bool) -> str:
-        if name == "unsubscribe_url":
-            return "*|UNSUB|*"
-        if name == "preferences_url":
-            return "*|UPDATE_PROFILE|*"
-        if name == "email":
-            return "*|EMAIL|*"
-        if name == "name":
-            return f"*|IF:FNAME|**|FNAME|**|ELSE:|*{fallback}*|END:IF|*"
-        return f"*|{merge_tag(name)}|*"
+    name = "mailchimp"
+    import_size = MAX_MEMBERS
 
-    merged = server_side(prepared, "mailchimp", tag, forbidden=("*|",))
-    api = base_url(config, "mailchimp")  # with the data centre: a real URL in the manifest
-    if ctx.audience is not None:
-        recipients = ctx.recipients()
+    def __init__(self, prepared: Prepared) -> None:
+        config = prepared.config
+        self.prepared = prepared
+        self.list_id = config.providers.mailchimp_list_id
+        if not self.list_id:
+            raise missing_setting("mailchimp", "mailchimp_list_id", '"a1b2c3d4e5"')
+        fallback = config.send.name_fallback
+
+        def tag(name: str, html: bool) -> str:
+            if name == "unsubscribe_url":
+                return "*|UNSUB|*"
+            if name == "preferences_url":
+                return "*|UPDATE_PROFILE|*"
+            if name == "email":
+                return "*|EMAIL|*"
+            if name == "name":
+                return f"*|IF:FNAME|**|FNAME|**|ELSE:|*{fallback}*|END:IF|*"
+            return f"*|{merge_tag(name)}|*"
+
+        self.merged = server_side(prepared, "mailchimp", tag, forbidden=("*|",))
+        self.api = base_url(config, "mailchimp")  # with the data centre: a real URL
+
+    def imports(self, recipients: Iterator[Recipient]) -> Iterator[Request]:
         for number, batch in enumerate(chunks(recipients, MAX_MEMBERS), 1):
             members = []
             for r in batch:
@@ -74,34 +96,67 @@ def requests(ctx: ExportContext) -> Iterator[Request]:
             yield Request(
                 f"list-members-{number:04d}",
                 "POST",
-                f"{api}/lists/{list_id}",
+                f"{self.api}/lists/{self.list_id}",
                 {"members": members, "update_existing": False},
                 recipients=len(batch),
             )
-    settings = config.newsletter
-    yield Request(
-        "create-campaign",
-        "POST",
-        f"{api}/campaigns",
-        {
-            "type": "regular",
-            "recipients": {"list_id": list_id},
-            "settings": {
-                "subject_line": prepared.subject,
-                "preview_text": prepared.issue.preheader,
-                "title": f"{settings.name} {ctx.month}",
-                "from_name": settings.sender,
-                "reply_to": settings.reply_to or settings.from_email,
+
+    def create(self, when: datetime | None = None) -> Request:
+        settings = self.prepared.config.newsletter
+        return Request(
+            "create-campaign",
+            "POST",
+            f"{self.api}/campaigns",
+            {
+                "type": "regular",
+                "recipients": {"list_id": self.list_id},
+                "settings": {
+                    "subject_line": self.prepared.subject,
+                    "preview_text": self.prepared.issue.preheader,
+                    "title": f"{settings.name} {self.prepared.month}",
+                    "from_name": settings.sender,
+                    "reply_to": settings.reply_to or settings.from_email,
+                },
             },
-        },
-    )
-    yield Request(
-        "set-content",
-        "PUT",
-        f"{api}/campaigns/{{campaign_id}}/content",
-        {"html": merged.html, "plain_text": merged.text},
-        note="{campaign_id} is the id the create-campaign response returns",
-    )
+        )
+
+    def content(self, campaign: str) -> Request:
+        return Request(
+            "set-content",
+            "PUT",
+            f"{self.api}/campaigns/{campaign}/content",
+            {"html": self.merged.html, "plain_text": self.merged.text},
+            note="{campaign_id} is the id the create-campaign response returns",
+        )
+
+    def start(self, campaign: str, when: datetime | None) -> Request:
+        """``actions/send``, or ``actions/schedule`` at a quarter hour (UTC), as Mailchimp
+        schedules only on :00, :15, :30 and :45."""
+        url = f"{self.api}/campaigns/{campaign}/actions"
+        if when is None:
+            return Request("send", "POST", f"{url}/send", None)
+        utc = when.astimezone(UTC)
+        if utc.minute % 15 or utc.second:
+            raise SendError(
+                f"Mailchimp schedules only at :00, :15, :30 or :45; send_at is {when.isoformat()}",
+                hint="move the issue's send_at to a quarter hour",
+            )
+        stamp = utc.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return Request("schedule", "POST", f"{url}/schedule", {"schedule_time": stamp})
+
+    def created(self, response: httpx.Response) -> str:
+        return str(response.json()["id"])
+
+
+def requests(ctx: ExportContext) -> Iterator[Request]:
+    issue = MailchimpIssue(ctx.prepared)
+    if ctx.audience is not None:
+        yield from issue.imports(ctx.recipients())
+    yield issue.create()
+    yield issue.content("{campaign_id}")
+    when = send_at(ctx.prepared.issue)
+    if when is not None:
+        yield issue.start("{campaign_id}", when)
     ctx.notes.append(
         "Mailchimp sends to the whole list and handles unsubscribes; keep its list in step "
         "with `newsletter suppress list --format csv`"
