@@ -84,5 +84,8 @@ TRANSPORTS: Registry[object] = Registry(
         "sendgrid": "newsletter.deliver.send.providers:sendgrid",
         "mailgun": "newsletter.deliver.send.providers:mailgun",
         "postmark": "newsletter.deliver.send.providers:postmark",
+        "brevo": "newsletter.deliver.send.providers:brevo",
+        "mailchimp": "newsletter.deliver.send.providers:mailchimp",
+        "listmonk": "newsletter.deliver.send.providers:listmonk",
     },
 )

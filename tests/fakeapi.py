@@ -53,6 +53,10 @@ class FakeApi:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
+    def fail_after(self, requests: int, fault: int | str) -> None:
+        """Answer the next ``requests`` requests normally, then the one after with ``fault``."""
+        self.faults = [None] * requests + [fault]
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

@@ -121,6 +121,16 @@ class BrevoIssue:
     def created(self, response: httpx.Response) -> str:
         return str(response.json()["id"])
 
+    def lookup(self) -> Request:
+        return Request("campaigns", "GET", f"{self.api}/emailCampaigns?limit=100&sort=desc", None)
+
+    def found(self, response: httpx.Response) -> str | None:
+        name = f"{self.prepared.config.newsletter.name} {self.prepared.month}"
+        for campaign in response.json().get("campaigns", []):
+            if campaign.get("name") == name:
+                return str(campaign["id"])
+        return None
+
 
 def requests(ctx: ExportContext) -> Iterator[Request]:
     issue = BrevoIssue(ctx.prepared)

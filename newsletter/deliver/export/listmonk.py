@@ -141,6 +141,22 @@ class ListmonkIssue:
     def created(self, response: httpx.Response) -> str:
         return str(response.json()["data"]["id"])
 
+    @property
+    def title(self) -> str:
+        return f"{self.prepared.config.newsletter.name} {self.prepared.month}"
+
+    def lookup(self) -> Request:
+        from urllib.parse import quote
+
+        url = f"{self.api}/api/campaigns?per_page=all&query={quote(self.title)}"
+        return Request("campaigns", "GET", url, None)
+
+    def found(self, response: httpx.Response) -> str | None:
+        for campaign in response.json().get("data", {}).get("results", []):
+            if campaign.get("name") == self.title:
+                return str(campaign["id"])
+        return None
+
 
 def requests(ctx: ExportContext) -> Iterator[Request]:
     issue = ListmonkIssue(ctx.prepared, relative=not ctx.config.providers.listmonk.url)

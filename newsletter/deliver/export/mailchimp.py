@@ -147,6 +147,20 @@ class MailchimpIssue:
     def created(self, response: httpx.Response) -> str:
         return str(response.json()["id"])
 
+    @property
+    def title(self) -> str:
+        return f"{self.prepared.config.newsletter.name} {self.prepared.month}"
+
+    def lookup(self) -> Request:
+        query = f"list_id={self.list_id}&count=1000&fields=campaigns.id,campaigns.settings.title"
+        return Request("campaigns", "GET", f"{self.api}/campaigns?{query}", None)
+
+    def found(self, response: httpx.Response) -> str | None:
+        for campaign in response.json().get("campaigns", []):
+            if campaign.get("settings", {}).get("title") == self.title:
+                return str(campaign["id"])
+        return None
+
 
 def requests(ctx: ExportContext) -> Iterator[Request]:
     issue = MailchimpIssue(ctx.prepared)

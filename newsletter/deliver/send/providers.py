@@ -3,9 +3,12 @@ how its answer says who was taken (the requests come from its export module)."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
+from newsletter.deliver.send.campaigns import CampaignTransport
 from newsletter.deliver.send.messages import MessageTransport, all_sent
+from newsletter.errors import ConfigError
 from newsletter.store.sendlog import Outcome
 
 if TYPE_CHECKING:
@@ -86,3 +89,40 @@ def postmark(prepared: Prepared, options: TransportOptions) -> MessageTransport:
         _postmark_results,
         lambda key: {"headers": {"X-Postmark-Server-Token": key}},
     )  # fmt: skip
+
+
+def brevo(prepared: Prepared, options: TransportOptions) -> CampaignTransport:
+    """``--via brevo``: contacts imports of 1000, a campaign, then ``sendNow`` (or its
+    ``scheduledAt`` set)."""
+    from newsletter.deliver.export.brevo import BrevoIssue
+
+    return CampaignTransport("Brevo", prepared, options, BrevoIssue(prepared),
+                             lambda key: {"headers": {"api-key": key}})  # fmt: skip
+
+
+def mailchimp(prepared: Prepared, options: TransportOptions) -> CampaignTransport:
+    """``--via mailchimp``: list members in 500s, a campaign, its content, then
+    ``actions/send`` (or ``actions/schedule``)."""
+    from newsletter.deliver.export.mailchimp import MailchimpIssue
+
+    return CampaignTransport("Mailchimp", prepared, options, MailchimpIssue(prepared),
+                             lambda key: {"auth": ("newsletter", key)})  # fmt: skip
+
+
+def listmonk(prepared: Prepared, options: TransportOptions) -> CampaignTransport:
+    """``--via listmonk``: one subscriber import, a campaign, then its status ``running``
+    (or ``scheduled`` at its ``send_at``)."""
+    from newsletter.deliver.export.endpoints import LISTMONK_USER
+    from newsletter.deliver.export.listmonk import ListmonkIssue
+
+    def auth(token: str) -> dict[str, object]:
+        user = os.environ.get(LISTMONK_USER, "").strip()
+        if not user:
+            raise ConfigError(
+                f"{LISTMONK_USER} is not set; listmonk's API needs the API user's name",
+                hint=f"export {LISTMONK_USER}=api-user (and NEWSLETTER_LISTMONK_API_TOKEN)",
+            )
+        return {"headers": {"Authorization": f"token {user}:{token}"}}
+
+    return CampaignTransport("listmonk", prepared, options, ListmonkIssue(prepared), auth,
+                             create_scheduled=True)  # fmt: skip
