@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,42 @@ def test_the_data_centre_comes_from_the_key_or_is_asked_for(
         export_issue(p, "2020-10", "mailchimp", tmp_path / "a")
     monkeypatch.setenv("NEWSLETTER_MAILCHIMP_API_KEY", "0123abcd-us9")
     assert urls(p, "mailchimp", tmp_path / "b")[0].startswith("https://us9.api.mailchimp.com/")
+
+
+def test_exports_carry_the_issues_send_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from newsletter.deliver.audience import Audience
+    from newsletter.deliver.export import ExportContext, prepare
+    from newsletter.registry import PROVIDERS
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    p = project(tmp_path / "p", '[providers.mailchimp]\ndc = "us6"\n[providers.listmonk]\n'
+                'url = "https://lists.example.org"\n')  # fmt: skip
+    when = (datetime.now(UTC) + timedelta(hours=30)).replace(minute=30, second=0, microsecond=0)
+    prepared = prepare(p, "2020-10")
+    prepared = replace(prepared, issue=prepared.issue.model_copy(update={"send_at": when}))
+
+    def bodies(name: str) -> list[tuple[str, object]]:
+        from newsletter.deliver.export.files import MANIFEST
+
+        out = tmp_path / name
+        out.mkdir()
+        audience = Audience(AUDIENCE) if name in ("sendgrid", "mailgun") else None
+        PROVIDERS.get(name)(ExportContext(prepared, out, name, audience))  # type: ignore[operator]
+        return [(f.name, json.loads(f.read_text())) for f in sorted(out.glob("0*.json"))
+                if f.name != MANIFEST]  # fmt: skip
+
+    assert bodies("sendgrid")[0][1]["send_at"] == int(when.timestamp())  # type: ignore[index]
+    mailgun = bodies("mailgun")[0][1]
+    assert mailgun["o:deliverytime"] == format_datetime(when)  # type: ignore[index]
+    assert bodies("brevo")[-1][1]["scheduledAt"] == when.isoformat()  # type: ignore[index]
+    schedule = bodies("mailchimp")[-1]
+    assert schedule[0].endswith("-schedule.json")
+    assert schedule[1] == {"schedule_time": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    listmonk = bodies("listmonk")
+    assert listmonk[-2][1]["send_at"] == when.isoformat()  # type: ignore[index]
+    assert listmonk[-1][1] == {"status": "scheduled"}
