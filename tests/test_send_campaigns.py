@@ -67,7 +67,7 @@ def project_for(tmp_path: Path, fake: CampaignFake) -> Project:
 
 
 def test_2345_recipients_in_the_providers_batches_and_a_rerun_sends_nothing(
-    tmp_path: Path, api: CampaignFake, backend: Backend
+    tmp_path: Path, api: CampaignFake
 ) -> None:
     root = project_for(tmp_path, api).root
     path = audience(tmp_path / "a.csv", addresses(2345))
@@ -88,11 +88,11 @@ def test_2345_recipients_in_the_providers_batches_and_a_rerun_sends_nothing(
 
 
 def test_a_lost_answer_to_create_finds_the_campaign_instead_of_making_another(
-    tmp_path: Path, api: CampaignFake, backend: Backend
+    tmp_path: Path, api: CampaignFake
 ) -> None:
     project = project_for(tmp_path, api)
-    path = audience(tmp_path / "a.csv", addresses(1200))
-    imports = requests_for(api.name, 1200) - CAMPAIGN_APIS[api.name][2]
+    path = audience(tmp_path / "a.csv", addresses(600))
+    imports = requests_for(api.name, 600) - CAMPAIGN_APIS[api.name][2]
     api.fail_after(imports, "timeout")  # the fake creates it; the answer is lost
     with pytest.raises(SendError, match="cannot tell whether it did create the campaign"):
         run_send(plan_send(project, MONTH, path, via=api.name),
@@ -100,8 +100,8 @@ def test_a_lost_answer_to_create_finds_the_campaign_instead_of_making_another(
     assert len(api.campaigns) == 1 and not api.delivered
     report = run_send(plan_send(project, MONTH, path, via=api.name),
                       transport(project, api.name, FakeClock()))  # fmt: skip
-    assert report.sent == 1200 and report.ok
-    assert len(api.campaigns) == 1 and api.delivered == {a: 1 for a in addresses(1200)}
+    assert report.sent == 600 and report.ok
+    assert len(api.campaigns) == 1 and api.delivered == {a: 1 for a in addresses(600)}
     assert api.calls["list"] == 1  # looked for, once
 
 
@@ -182,19 +182,19 @@ def test_a_sigkilled_send_never_starts_the_campaign_twice(
     """A real `newsletter send`, killed right after Mailchimp took the campaign's start."""
     with FakeMailchimp() as mailchimp:
         root = project_for(tmp_path, mailchimp).root
-        path = audience(tmp_path / "a.csv", addresses(1100))
+        path = audience(tmp_path / "a.csv", addresses(600))
         args = ["send", MONTH, "--via", "mailchimp", "--audience", str(path), "--yes"]
         env = {**campaign_env("mailchimp"), **backend.env}
-        mailchimp.fail_after(requests_for("mailchimp", 1100) - 1, "kill")
+        mailchimp.fail_after(requests_for("mailchimp", 600) - 1, "kill")
         proc = subprocess.Popen([sys.executable, "-m", "newsletter", *args], cwd=root,
                                 env=process_env(env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)  # fmt: skip
         mailchimp.on_kill = lambda: os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=120)
         assert proc.returncode == -signal.SIGKILL
-        assert mailchimp.delivered == {a: 1 for a in addresses(1100)}
+        assert mailchimp.delivered == {a: 1 for a in addresses(600)}
         rerun = cli_process(*args, cwd=root, env=env)
         assert rerun.returncode == 0, rerun.stderr
-        assert "Uncertain from an interrupted run: 1100" in rerun.stdout
-        assert mailchimp.attempts == requests_for("mailchimp", 1100)  # the rerun asked nothing
+        assert "Uncertain from an interrupted run: 600" in rerun.stdout
+        assert mailchimp.attempts == requests_for("mailchimp", 600)  # the rerun asked nothing
         assert len(mailchimp.campaigns) == 1 and max(mailchimp.delivered.values()) == 1
