@@ -26,7 +26,7 @@ from benchmarks.harness import Row, interleaved_runs, make_row, repeats
 
 # Two store sizes, so that memory can be seen to stay flat (--set items.LARGE=... to change).
 SMALL, LARGE = 10_000, 100_000
-SMALL_QUICK, LARGE_QUICK = 2_000, 10_000
+SMALL_QUICK, LARGE_QUICK = 1_000, 5_000
 MAX_MB = 100.0
 MAX_RATIO = 1.1  # our time over the baseline's
 TARGET = "<= 1.1x the baseline's time; memory < 100 MB, flat"
