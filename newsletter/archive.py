@@ -1,8 +1,10 @@
-"""The web archive: ``build/index.html`` lists every built issue; ``build/feed.xml`` is its feed.
+"""The web archive: ``build/index.html`` lists every sent issue; ``build/feed.xml`` is its feed.
 
 Each issue's own page (``build/YYYY-MM/index.html``) is written by ``build.build_month``;
-the archive lists the issues that have one, newest first, so after ``newsletter build all``
-it lists every issue.
+the archive lists the issues that have one and were sent (``status: sent``), newest first,
+so after ``newsletter build all`` it lists every sent issue. ``drafts=True`` (``build
+--drafts``, for previews) lists the drafts and approved issues too, each marked; the feed
+never carries them, so a preview build published by mistake announces nothing unsent.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.issuefile import load_issue
-from newsletter.models import Issue
+from newsletter.models import Issue, IssueStatus
 from newsletter.project import Project
 from newsletter.render.textfmt import labels_for, month_title, text_direction
 from newsletter.render.theme import build_theme
@@ -38,6 +40,7 @@ class ArchiveEntry:
     language: str
     published: datetime
     stories: tuple[tuple[str, str], ...]  # (title, url)
+    status: str = IssueStatus.sent.value
 
     @classmethod
     def from_issue(cls, issue: Issue, language: str) -> ArchiveEntry:
@@ -48,7 +51,13 @@ class ArchiveEntry:
             language=issue.language or language,
             published=issue_date(issue),
             stories=tuple((s.title, s.url) for s in issue.resolved().stories()),
+            status=issue.status.value,
         )
+
+    @property
+    def draft(self) -> bool:
+        """Not sent yet (a draft or approved): listed only by a preview build."""
+        return self.status != IssueStatus.sent.value
 
     @property
     def path(self) -> str:
@@ -77,11 +86,17 @@ class ArchiveEntry:
             language=str(data["language"]),
             published=datetime.fromisoformat(data["published"]),
             stories=tuple((str(t), str(u)) for t, u in data["stories"]),
+            status=str(IssueStatus(data["status"])),
         )
 
 
 def issue_date(issue: Issue) -> datetime:
-    """When an issue counts as published: its send date, else its newest story, else month end."""
+    """When an issue counts as published: when it was sent, else its send time or date, else
+    its newest story, else month end."""
+    if issue.sent_at:
+        return issue.sent_at.astimezone(UTC)
+    if isinstance(issue.send_at, datetime):
+        return issue.send_at.astimezone(UTC)
     if issue.send_date:
         return datetime.combine(issue.send_date, time(8, 0), tzinfo=UTC)
     newest = issue.updated()
@@ -97,8 +112,8 @@ def write_entry(out: Path, issue: Issue, language: str) -> None:
     (out / META_FILE).write_text(ArchiveEntry.from_issue(issue, language).to_json(), "utf-8")
 
 
-def archive_entries(project: Project) -> list[ArchiveEntry]:
-    """Every issue with a built web page, newest first."""
+def archive_entries(project: Project, *, drafts: bool = False) -> list[ArchiveEntry]:
+    """Every sent issue with a built web page, newest first (``drafts``: the unsent too)."""
     entries = []
     for month in project.months():
         folder = project.issue_build_dir(month)
@@ -110,7 +125,8 @@ def archive_entries(project: Project) -> list[ArchiveEntry]:
             # Built by an older version, or damaged: read the issue file instead.
             issue = load_issue(project.issue_path(month))
             entry = ArchiveEntry.from_issue(issue, project.config.newsletter.language)
-        entries.append(entry)
+        if drafts or not entry.draft:
+            entries.append(entry)
     return sorted(entries, key=lambda e: e.month, reverse=True)
 
 
@@ -190,12 +206,14 @@ def _entry_html(entry: ArchiveEntry) -> str:
     return f"{lead}<ul>{items}</ul>"
 
 
-def build_archive(project: Project) -> list[Path]:
-    """Write build/index.html and build/feed.xml for every built issue."""
-    entries = archive_entries(project)
+def build_archive(project: Project, *, drafts: bool = False) -> list[Path]:
+    """Write build/index.html and build/feed.xml for every built issue that was sent;
+    ``drafts`` lists the others on the page too, marked (never in the feed)."""
+    entries = archive_entries(project, drafts=drafts)
     project.build_dir.mkdir(parents=True, exist_ok=True)
     index = project.build_dir / "index.html"
     feed = project.build_dir / "feed.xml"
     index.write_text(render_archive(project, entries), encoding="utf-8")
-    feed.write_text(render_feed(project.config, entries), encoding="utf-8")
+    sent = [entry for entry in entries if not entry.draft]
+    feed.write_text(render_feed(project.config, sent), encoding="utf-8")
     return [index, feed]

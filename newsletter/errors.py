@@ -78,6 +78,12 @@ class PreviewError(NewsletterError):
     exit_code = 9
 
 
+class ApprovalError(NewsletterError):
+    """An issue is not approved (or was changed since), or cannot be approved yet."""
+
+    exit_code = 10
+
+
 def format_validation_error(source: str, exc: object) -> str:
     """Format a pydantic ``ValidationError`` as one line per problem, naming its key."""
     from pydantic import ValidationError

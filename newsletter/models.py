@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from newsletter.sanitize import clean_html
+from newsletter.sendtime import SendAt, due_at, send_day
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # An http(s) URL whose host part is plain ASCII and whose rest holds no space or control
@@ -174,6 +175,14 @@ def lead_story(stories: Iterable[DatedT]) -> DatedT | None:
     picks first) and the layout plan (which opens with it) both ask this.
     """
     return next((story for story in stories if not story.is_dated), None)
+
+
+class IssueStatus(StrEnum):
+    """An issue's way out: ``newsletter approve`` makes a draft approved, a complete send sent."""
+
+    draft = "draft"
+    approved = "approved"
+    sent = "sent"
 
 
 class Image(BaseModel):
@@ -344,7 +353,14 @@ class Issue(BaseModel):
     month: Month
     subject: SingleLine = Field(min_length=1, max_length=SUBJECT_HARD_MAX)
     preheader: SingleLine = ""
-    send_date: date | None = None
+    send_at: SendAt | None = Field(
+        default=None, description="When it goes out: a date, or a time with its UTC offset."
+    )
+    status: IssueStatus = IssueStatus.draft
+    approved_by: SingleLine | None = None
+    approved_at: AwareDatetime | None = None
+    approved_digest: str | None = Field(default=None, description="The content approved.")
+    sent_at: AwareDatetime | None = None
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
     intro: str = ""
     sections: list[Section] = Field(default_factory=list)
@@ -357,6 +373,15 @@ class Issue(BaseModel):
     @classmethod
     def _intro_strip(cls, value: str) -> str:
         return value.strip()
+
+    @property
+    def send_date(self) -> date | None:
+        """The day it goes out (deadlines are judged on it), in its own offset when timed."""
+        return send_day(self.send_at)
+
+    def due_at(self) -> datetime | None:
+        """When ``send --due`` may send it (``sendtime.due_at``)."""
+        return due_at(self.send_at)
 
     def stories(self) -> list[Story]:
         return [story for section in self.sections for story in section.stories]

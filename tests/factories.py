@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from newsletter.issuefile.status import record_approval, record_sent
 from newsletter.models import Image, Issue, NewsItem, Section, Story, item_id
 from newsletter.project import Project
 from newsletter.store import Store
@@ -122,10 +123,37 @@ def without_tables(text: str, *names: str) -> str:
     return "".join(out)
 
 
-def send_project(root: Path, port: int, extra: str = "") -> Project:
-    """A copy of this repository's project that sends to 127.0.0.1:``port`` without waiting."""
-    root.mkdir(parents=True)
+APPROVED_AT = datetime(2020, 11, 2, 13, 0, tzinfo=UTC)
+
+
+def approve(root: Path, *months: str, by: str = "Test Editor") -> None:
+    """Approve these issues (default: all) as `newsletter approve` records it, without
+    running check first (the committed issues pass it; tests stay fast)."""
+    paths = [root / "issues" / f"{m}.yaml" for m in months] or sorted(
+        (root / "issues").glob("*.yaml")
+    )
+    for path in paths:
+        record_approval(path, by, APPROVED_AT)
+
+
+def mark_sent(root: Path, *months: str) -> None:
+    """Approve these issues and record them sent, as a complete `newsletter send` does."""
+    approve(root, *months)
+    for month in months:
+        record_sent(root / "issues" / f"{month}.yaml", APPROVED_AT + timedelta(days=1))
+
+
+def approved_sample_issues(root: Path) -> None:
+    """This repository's issues copied to ``root/issues``, approved afresh (not yet sent)."""
     shutil.copytree(REPO / "issues", root / "issues")
+    approve(root)
+
+
+def send_project(root: Path, port: int, extra: str = "") -> Project:
+    """A copy of this repository's project that sends to 127.0.0.1:``port`` without waiting;
+    its issues are approved and not yet sent."""
+    root.mkdir(parents=True)
+    approved_sample_issues(root)
     text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send")
     (root / "newsletter.toml").write_text(
         text + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'

@@ -18,7 +18,7 @@ import httpx
 
 from tests.clirun import CliResult, cli
 from tests.conftest import REPO
-from tests.factories import without_tables
+from tests.factories import approved_sample_issues, without_tables
 from tests.test_send_smtp import SECRET, SmtpServer, free_port
 
 
@@ -28,7 +28,7 @@ def serve_project(
     """A copy of the sample project whose service runs on ``web_port``, mailing via aiosmtpd;
     its store is ``database`` (its ``[database] url``) when given, else .newsletter/store.db."""
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "issues", root / "issues")
+    approved_sample_issues(root)
     shutil.copytree(REPO / "sources", root / "sources")
     text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send", "database")
     if database is not None:

@@ -15,8 +15,8 @@ from tests.conftest import FIXTURES, REPO
 from tests.factories import without_tables
 
 SECRET = "cli-setup-secret-0123456789"
-ORDER = ["collect", "items", "draft", "validate", "build", "check", "preview", "export", "send",
-         "suppress", "run", "init"]  # fmt: skip
+ORDER = ["collect", "items", "draft", "validate", "build", "check", "preview", "approve",
+         "export", "send", "suppress", "run", "init"]  # fmt: skip
 
 
 def sample(root: Path, *drop: str) -> Path:

@@ -93,7 +93,7 @@ def test_selection_validation_and_layout_agree(tmp_path: Path) -> None:
 
     # The same stories written into an issue file by hand: validation refuses the same ones.
     stories = [Story.from_item(i) for i in items]
-    issue = Issue(month="2020-10", subject="S", send_date=SEND,
+    issue = Issue(month="2020-10", subject="S", send_at=SEND,
                   sections=[Section(title="All", stories=stories)])  # fmt: skip
     path = project.issue_path("2020-10")
     write_text(path, dump_yaml(issue_to_yaml(issue)))

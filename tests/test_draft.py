@@ -54,7 +54,8 @@ def test_a_fresh_draft_is_a_readable_file(project: Project) -> None:
     assert result.created and (result.stories, result.alternates) == (4, 2)
     text = result.path.read_text()
     assert text.startswith("# Newsletter issue 2020-10.")
-    assert "send_date: 2020-11-03\n" in text
+    assert "send_at: 2020-11-03\n" in text
+    assert "status: draft  # draft -> approved (newsletter approve) -> sent" in text
     assert "# Optional: a short welcome in Markdown" in text and "intro: ''" in text
     assert "# Runner-up stories, best first." in text
     assert (
@@ -215,9 +216,9 @@ def test_a_malformed_file_is_never_overwritten(project: Project) -> None:
 
 def test_a_hand_typed_send_date_in_the_wrong_format(project: Project) -> None:
     path = draft(project, "2020-10").path
-    path.write_text(path.read_text().replace("send_date: 2020-11-01", "send_date: 1.11.2020"))
+    path.write_text(path.read_text().replace("send_at: 2020-11-01", "send_at: 1.11.2020"))
     line = next(n for n, ln in enumerate(path.read_text().splitlines(), 1) if "1.11.2020" in ln)
-    with pytest.raises(IssueFileError, match=f"line {line}, send_date: '1.11.2020' is not a date"):
+    with pytest.raises(IssueFileError, match=f"line {line}, send_at: '1.11.2020' is not a date"):
         draft(project, "2020-10")
     # An explicit --send-date replaces it.
     draft(project, "2020-10", send_date=date(2020, 11, 3))
@@ -256,7 +257,7 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert run.returncode == 0 and "ok:" in run.stdout, run.stdout + run.stderr
 
     path = project.issue_path("2024-03")
-    path.write_text(path.read_text().replace("send_date: 2024-03-10", "send_date: 2024-04-10"))
+    path.write_text(path.read_text().replace("send_at: 2024-03-10", "send_at: 2024-04-10"))
     run = cli("validate", "2024-03", cwd=project.root)
     assert run.returncode == 5 and "Traceback" not in run.stderr
     assert "2024-03.yaml: 1 problem(s)" in run.stderr

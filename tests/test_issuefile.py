@@ -195,7 +195,14 @@ def test_a_long_subject_and_unknown_keys_everywhere(tmp_path: Path) -> None:
     ("before", "after", "key", "message"),
     [
         ("send_date: 2024-03-10", "send_date: 10.03.2024", "send_date",
-         "'10.03.2024' is not a date; write it as YYYY-MM-DD, for example 2024-03-10"),
+         "'10.03.2024' is not a date; write it as YYYY-MM-DD, for example 2024-03-10, or with "
+         "a time of day and its offset from UTC, 2024-03-10T09:00+01:00"),
+        ("send_date: 2024-03-10", "send_at: 2024-03-10T09:00", "send_at",
+         "2024-03-10T09:00 has no offset from UTC; write it like 2024-03-10T09:00+01:00"),
+        ("send_date: 2024-03-10", "send_at: 2024-03-10 09:00:00", "send_at",
+         "2024-03-10 09:00:00 has no offset from UTC; write it like 2024-03-10T09:00+01:00"),
+        ("send_date: 2024-03-10", "status: final", "status",
+         "'final' is not allowed here; use 'draft', 'approved' or 'sent'"),
         ("deadline: 2024-04-04", "deadline: 4 April 2024", "sections.0.stories.0.deadline",
          "'4 April 2024' is not a date; write it as YYYY-MM-DD, for example 2024-03-10"),
         ("kind: call", "kind: call\n        published: 2024-03-04 09:00",

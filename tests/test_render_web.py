@@ -13,6 +13,7 @@ from newsletter.project import Project
 from tests.clirun import CliResult
 from tests.clirun import cli as run_cli
 from tests.conftest import GOLDEN
+from tests.factories import mark_sent
 
 
 def cli(cwd: Path, *args: str) -> CliResult:
@@ -20,7 +21,10 @@ def cli(cwd: Path, *args: str) -> CliResult:
 
 
 def two_issues(sample_project: Path) -> Path:
+    """The sample project with the full golden issue as its 2024-03, sent (the archive and
+    the feed list sent issues only)."""
     shutil.copy(GOLDEN / "issues" / "2024-03.yaml", sample_project / "issues" / "2024-03.yaml")
+    mark_sent(sample_project, "2024-03")
     return sample_project
 
 
@@ -88,7 +92,7 @@ def test_feed_of_an_empty_archive_parses(tmp_path: Path, sample_project: Path) -
 def test_issue_date_falls_back_to_the_newest_story() -> None:
     issue = load_issue(GOLDEN / "issues" / "2024-03.yaml")
     assert issue_date(issue).date().isoformat() == "2024-03-05"
-    undated = issue.model_copy(update={"send_date": None})
+    undated = issue.model_copy(update={"send_at": None})
     assert issue_date(undated).date().isoformat() == "2024-02-29"
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
     from newsletter.project import Project
 
 # Commands in --help in the order of the pipeline; any not named here follow, as defined.
-PIPELINE = ("collect", "items", "draft", "validate", "build", "check", "preview", "export",
-            "send", "suppress", "subscribers", "serve", "db", "run", "init")  # fmt: skip
+PIPELINE = ("collect", "items", "draft", "validate", "build", "check", "preview", "approve",
+            "export", "send", "suppress", "subscribers", "serve", "db", "run", "init")  # fmt: skip
 GLOBAL_FLAGS = ("--debug",)
 
 
@@ -76,6 +77,18 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 state = {"debug": False}
+
+
+class WallClock:
+    """The time commands record (approved_at, sent_at) and judge ``send --due`` by.
+
+    Tests set ``CLOCK.now`` to a fixed time; nothing else does."""
+
+    def __init__(self) -> None:
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+CLOCK = WallClock()
 
 ProjectOpt = Annotated[
     Path,

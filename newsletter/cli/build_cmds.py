@@ -53,8 +53,8 @@ def _print_built(done: MonthRender, out: Path) -> None:
         )
 
 
-def _build(project: Path, month: str, keep_mjml: bool) -> None:
-    from newsletter.archive import build_archive
+def _build(project: Path, month: str, keep_mjml: bool, drafts: bool = False) -> None:
+    from newsletter.archive import archive_entries, build_archive
 
     proj = open_project(project)
     if month == "all":
@@ -72,8 +72,15 @@ def _build(project: Path, month: str, keep_mjml: bool) -> None:
                 progress.advance(task)
     else:
         _build_month(proj, month, keep_mjml)
-    index, feed = build_archive(proj)
+    index, feed = build_archive(proj, drafts=drafts)
     console.print(f"Archive: {index} and {feed}")
+    unsent = sorted(e.month for e in archive_entries(proj, drafts=True) if e.draft)
+    if unsent and drafts:
+        console.print(f"Listed as not sent yet (not in the feed): {', '.join(unsent)}.")
+    elif unsent:
+        console.print(
+            f"Not in the archive until sent: {', '.join(unsent)} (--drafts lists them, marked)."
+        )
 
 
 @app.command()
@@ -81,14 +88,19 @@ def build(
     month: MonthOrAllArg,
     project: ProjectOpt = Path("."),
     mjml: Annotated[bool, typer.Option("--mjml", help="Also write the generated MJML.")] = False,
+    drafts: Annotated[
+        bool,
+        typer.Option("--drafts", help="List unsent issues in the archive too, marked (previews)."),
+    ] = False,
 ) -> None:
     """Render an issue: build/YYYY-MM/email.html, email.txt and index.html (its web page).
 
-    Also refreshes the web archive, build/index.html, and its Atom feed, build/feed.xml.
+    Also refreshes the web archive, build/index.html, and its Atom feed, build/feed.xml,
+    which list the issues that were sent (--drafts: the archive page lists the rest too).
 
-    Example: newsletter build 2020-10   (or: newsletter build all)
+    Example: newsletter build 2020-10   (or: newsletter build all --drafts)
     """
-    _build(project, month, mjml)
+    _build(project, month, mjml, drafts)
 
 
 class CheckFormat(StrEnum):

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 # Importing a command module registers its commands on ``app``.
 from newsletter.cli import (  # noqa: F401
+    approve_cmds,
     build_cmds,
     collect_cmds,
     db_cmds,
     draft_cmds,
     export_cmds,
     project_cmds,
+    send_cmds,
     suppress_cmds,
 )
 from newsletter.cli.app import app, err_console, state

@@ -108,7 +108,7 @@ def issue_from_selection(config: Config, selection: Selection) -> Issue:
         month=window.month,
         subject=inert_text(suggest_subject(config, window.month, lead)),
         preheader=inert_text(summarize(lead.summary, PREHEADER_TARGET)) if lead else "",
-        send_date=window.send_date,
+        send_at=window.send_date,
         language=selection.language,
         sections=[
             Section(title=title, stories=[Story.from_item(i) for i in items])

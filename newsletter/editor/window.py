@@ -15,6 +15,7 @@ from typing import Any
 
 from newsletter.config import DraftSettings
 from newsletter.errors import IssueFileError, ProjectError
+from newsletter.issuefile.yamlio import send_day_of
 from newsletter.project import valid_month
 
 
@@ -145,7 +146,7 @@ def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> Histo
     if not earlier:
         return history
     latest = _load(earlier[0][1], history)
-    sent = _as_date(latest.get("send_date")) if latest else None
+    sent = send_day_of(latest) if latest else None
     start, _ = month_window(month)
     if earlier[0][0] != (start - timedelta(days=1)).strftime("%Y-%m"):
         sent = None
@@ -162,12 +163,6 @@ def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> Histo
         for story in _section_stories(data or {}):
             history.used.setdefault(str(story["id"]), other)
     return history
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else None
 
 
 def _section_stories(data: dict[str, Any]) -> list[dict[str, Any]]:

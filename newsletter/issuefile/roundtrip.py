@@ -1,13 +1,13 @@
 """The round trip: what ``newsletter draft`` changes in an existing issue file.
 
 It edits the tree in place: it only appends alternates and offered ids, fills in the
-snapshot of stories staff added by id, and sets send_date when asked. Everything else
+snapshot of stories staff added by id, and sets the send date when asked. Everything else
 staff wrote is left exactly as it was.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,12 @@ from newsletter.errors import IssueFileError
 from newsletter.issuefile.yamlio import (
     ALTERNATES_COMMENT,
     OFFERED_COMMENT,
-    as_date,
     iter_stories,
     line_of,
+    plain,
     quoted_id,
+    send_day_of,
+    send_key,
     story_tree,
 )
 from newsletter.models import Story
@@ -104,25 +106,27 @@ def record_offered(tree: CommentedMap, ids: list[str]) -> None:
 
 
 def set_send_date(tree: CommentedMap, send_date: date) -> None:
-    if as_date(tree.get("send_date")) == send_date:
+    """Write the day it goes out, under the key the file already uses (new: ``send_at``)."""
+    key = send_key(tree)
+    if send_day_of(tree) == send_date and not isinstance(plain(tree.get(key)), datetime):
         return
-    if "send_date" in tree:
-        tree["send_date"] = send_date
+    if key is not None:
+        tree[key] = send_date
     else:
         keys = list(tree)
         position = keys.index("preheader") + 1 if "preheader" in keys else min(len(keys), 2)
-        tree.insert(position, "send_date", send_date)
+        tree.insert(position, "send_at", send_date)
 
 
 def tree_send_date(path: Path, tree: Any) -> date | None:
-    """The send date written in the file; a hand-typed date in another format is an error."""
-    value = tree.get("send_date") if isinstance(tree, dict) else None
-    if value is None:
+    """The day the file says it goes out; a hand-typed value in another format is an error."""
+    key = send_key(tree)
+    if key is None or tree[key] is None:
         return None
-    found = as_date(value)
+    found = send_day_of(tree)
     if found is None:
         raise IssueFileError(
-            f"{path}: line {line_of(tree, ('send_date',))}, send_date: {value!r} is not a "
+            f"{path}: line {line_of(tree, (key,))}, {key}: {tree[key]!r} is not a "
             "date; write it as YYYY-MM-DD, for example 2024-03-10"
         )
     return found

@@ -26,6 +26,8 @@ from newsletter.issuefile.yamlio import (
     line_of,
     plain,
     read_yaml,
+    send_day_of,
+    send_key,
 )
 from newsletter.models import (
     SUBJECT_HARD_MAX,
@@ -174,11 +176,21 @@ def validate_tree(
         report.add(Level.error, (), "expected a mapping with month, subject and sections", data)
         return report
     bad: set[tuple[int | str, ...]] = set()
+    values = plain(data)
+    if "send_date" in values:  # the older name of send_at, read as it
+        if "send_at" in values:
+            report.add(
+                Level.error, ("send_date",),
+                "is the older name of send_at and the file has both; keep one", data,
+            )  # fmt: skip
+        values["send_at"] = values.pop("send_date")
     try:
-        report.issue = Issue.model_validate(plain(data))
+        report.issue = Issue.model_validate(values)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
+            if loc == ("send_at",):
+                loc = (send_key(data) or "send_at",)
             bad.add(loc)
             report.add(Level.error, loc, _friendly(err), data)
     issue = report.issue
@@ -212,7 +224,7 @@ def _check_stories(
     bad: set[tuple[int | str, ...]],
     known: Callable[[str], bool] | None,
 ) -> None:
-    send = as_date(data.get("send_date"))
+    send, key = send_day_of(data), send_key(data)
     seen: dict[str, int | None] = {}
     for loc, story in iter_stories(data):
         story_id = story.get("id")
@@ -247,14 +259,14 @@ def _check_stories(
             report.add(
                 Level.error, (*loc, "deadline"),
                 f"deadline {dates.deadline} is in the past on the send date {send}; remove the "
-                "story or change send_date",
+                f"story or change {key}",
                 data,
             )  # fmt: skip
         if "event_date" in lapsed:
             report.add(
                 Level.error, (*loc, "event_date"),
                 f"the event on {dates.event_date} is over by the send date {send}; remove the "
-                "story or change send_date",
+                f"story or change {key}",
                 data,
             )  # fmt: skip
     for loc, story in iter_stories(data, "alternates"):

@@ -28,6 +28,7 @@ from newsletter.issuefile.bounded import (
     round_trip_yaml,
 )
 from newsletter.models import Issue, Story
+from newsletter.sendtime import check_send_at, send_day
 
 HEADER = """\
 Newsletter issue {month}. This file is yours to edit: reorder, delete or rewrite stories,
@@ -119,6 +120,22 @@ def as_date(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def send_key(data: Any) -> str | None:
+    """The key the file writes its send time under (``send_at``, or the older ``send_date``)."""
+    if not isinstance(data, dict):
+        return None
+    return next((key for key in SEND_KEYS if key in data), None)
+
+
+def send_day_of(data: Any) -> date | None:
+    """The day a file says it goes out; None when it has none or it is not a date."""
+    key = send_key(data)
+    try:
+        return send_day(check_send_at(plain(data[key]))) if key else None
+    except ValueError:
+        return None
+
+
 def iter_stories(data: Any, key: str = "sections") -> Iterator[tuple[tuple[int | str, ...], Any]]:
     """(loc, story node) for every story mapping in the sections (or the alternates)."""
     if key == "alternates":
@@ -140,7 +157,11 @@ def iter_stories(data: Any, key: str = "sections") -> Iterator[tuple[tuple[int |
 
 
 DATE_KEYS = {"published": datetime.fromisoformat, "deadline": date.fromisoformat,
-             "event_date": date.fromisoformat, "send_date": date.fromisoformat}  # fmt: skip
+             "event_date": date.fromisoformat, "send_at": check_send_at,
+             "approved_at": datetime.fromisoformat, "sent_at": datetime.fromisoformat}  # fmt: skip
+# ``send_date`` is the old name of ``send_at`` (a day only): files that have it keep it.
+SEND_KEYS = ("send_at", "send_date")
+STATUS_COMMENT = "draft -> approved (newsletter approve) -> sent (newsletter send)"
 _KEEP_EMPTY = ("sections", "stories", "subject")
 
 
@@ -189,6 +210,7 @@ def issue_to_yaml(issue: Issue) -> CommentedMap:
         tree.yaml_set_comment_before_after_key("alternates", before=ALTERNATES_COMMENT)
     if issue.offered:
         tree.yaml_set_comment_before_after_key("offered", before=OFFERED_COMMENT)
+    tree.yaml_add_eol_comment(STATUS_COMMENT, "status")
     tree.yaml_set_start_comment(HEADER.format(month=issue.month))
     return tree
 

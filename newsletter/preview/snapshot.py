@@ -48,6 +48,7 @@ class Snapshot:
     taken_at: datetime
     # The prepared story images: their address under web_url -> the file on this machine.
     images: dict[str, Path] = field(default_factory=dict)
+    status: str = "draft"  # the issue file's status: a preview says when it is not sent
 
     @cached_property
     def dark_html(self) -> str:
@@ -97,6 +98,7 @@ def take_snapshot(root: Path, month: str, *, reload_templates: bool = False) -> 
         report=report,
         taken_at=datetime.now(),
         images=done.images.files() if done.images else {},
+        status=issue.status.value,
     )
 
 
