@@ -299,3 +299,14 @@ def test_a_complete_send_marks_the_issue_sent_and_a_changed_one_is_refused(
     assert "the issue was changed after it was approved by Test Editor" in changed.stderr
     assert "approve it again: `newsletter approve 2020-10`" in changed.stderr
     assert sum(server.handler.count().values()) == 5
+
+
+def test_an_export_of_a_draft_is_written_and_says_it_is_not_approved(tmp_path: Path) -> None:
+    project = sample_copy(tmp_path / "p")
+    out = tmp_path / "out"
+    done = cli("export", "2020-10", "--to", "eml", "--out", str(out), cwd=project.root)
+    assert done.returncode == 0, done.stderr
+    assert "Not approved:" in done.stdout and "2020-10 is a draft" in done.stdout
+    assert list(out.glob("*.eml"))
+    sent = cli("export", "2024-03", "--to", "eml", "--out", str(tmp_path / "o2"), cwd=project.root)
+    assert sent.returncode == 0 and "Not approved" not in sent.stdout

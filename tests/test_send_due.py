@@ -199,7 +199,11 @@ def test_a_dry_run_of_the_due_issues_sends_and_marks_nothing(
 
 
 def test_a_month_or_due_but_not_both(project: Project) -> None:
-    for args in ((), ("2020-10", "--due")):
+    for args, said in [
+        ((), "or --due for every issue"),
+        (("2020-10", "--due"), "or --due for every issue"),
+        (("--due", "--test-to", "me@example.org"), "a proof is of one issue"),
+    ]:
         done = run_cli("send", *args, cwd=project.root, env={"NEWSLETTER_SECRET": SECRET})
-        assert done.returncode == 2 and "or --due for every issue" in done.stderr
+        assert done.returncode == 2 and said in done.stderr, done.stderr
     assert load_issue(project.issue_path("2024-03")).send_at == date(2024, 3, 10)

@@ -77,12 +77,17 @@ def export(
     """
     from newsletter.deliver.export import export_issue
     from newsletter.deliver.export.eml import parse_date
+    from newsletter.errors import ApprovalError
+    from newsletter.issuefile.status import require_approved
 
     provider = str(to)
     when = parse_date(date) if date is not None else None
-    result = export_issue(
-        open_project(project), month, provider, out, audience, topic=topic, date=when
-    )
+    proj = open_project(project)
+    result = export_issue(proj, month, provider, out, audience, topic=topic, date=when)
+    try:
+        require_approved(proj.require_issue(month))
+    except ApprovalError as exc:  # exported files are uploaded by hand: say so, do not refuse
+        console.print(f"[yellow]Not approved:[/] {show(exc.message)}")
     if result.audience is not None:
         print_audience(result.audience)
     if provider == "eml":

@@ -148,6 +148,8 @@ def send(
             "give the issue's month, or --due for every issue whose time has come",
             param_hint="YYYY-MM / --due",
         )
+    if due and test_to:
+        raise typer.BadParameter("a proof is of one issue: give its month", param_hint="--test-to")
     proj = open_project(project)
     options = SendOptions(
         str(via), audience, topic, dry_run,
