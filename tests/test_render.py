@@ -5,7 +5,7 @@ import pytest
 
 from newsletter.config import Config, load_config
 from newsletter.errors import RenderError
-from newsletter.models import Image, Issue, Section
+from newsletter.models import Image, Issue, IssueStatus, Section
 from newsletter.render import make_environment, package_templates, render_issue
 from tests.conftest import write_project
 from tests.factories import issue_of, story
@@ -131,7 +131,8 @@ def test_hostile_text_is_literal_everywhere(tmp_path: Path) -> None:
     assert HOSTILE_TITLE in rendered.text and "{% if true %}" in rendered.text
 
     (root / "issues").mkdir()
-    write_text(project.issue_path("2020-10"), dump_yaml(issue_to_yaml(issue)))
+    sent = issue.model_copy(update={"status": IssueStatus.sent})  # the feed lists sent issues
+    write_text(project.issue_path("2020-10"), dump_yaml(issue_to_yaml(sent)))
     build_month(project, "2020-10")
     index, feed_path = build_archive(project)
     assert_harmless(index.read_text())
