@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from newsletter.sanitize import clean_html
+from newsletter.sendtime import IssueStatus as IssueStatus  # the status belongs to the issue
 from newsletter.sendtime import SendAt, due_at, send_day
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -175,14 +176,6 @@ def lead_story(stories: Iterable[DatedT]) -> DatedT | None:
     picks first) and the layout plan (which opens with it) both ask this.
     """
     return next((story for story in stories if not story.is_dated), None)
-
-
-class IssueStatus(StrEnum):
-    """An issue's way out: ``newsletter approve`` makes a draft approved, a complete send sent."""
-
-    draft = "draft"
-    approved = "approved"
-    sent = "sent"
 
 
 class Image(BaseModel):
@@ -353,9 +346,7 @@ class Issue(BaseModel):
     month: Month
     subject: SingleLine = Field(min_length=1, max_length=SUBJECT_HARD_MAX)
     preheader: SingleLine = ""
-    send_at: SendAt | None = Field(
-        default=None, description="When it goes out: a date, or a time with its UTC offset."
-    )
+    send_at: SendAt | None = None  # when it goes out: a date, or a time with its UTC offset
     status: IssueStatus = IssueStatus.draft
     approved_by: SingleLine | None = None
     approved_at: AwareDatetime | None = None

@@ -1,4 +1,4 @@
-"""When an issue goes out: the issue file's ``send_at``, a day or a moment with its offset.
+"""When and whether an issue goes out: its ``status``, and ``send_at``, a day or a moment.
 
 ``send_at: 2024-03-10`` is a day: deadlines are judged on it, and ``send --due`` sends the
 issue from the start of that day (UTC). ``send_at: 2024-03-10T09:00+01:00`` is a moment:
@@ -8,9 +8,18 @@ its day (in its own offset) for deadlines, the moment itself for ``send --due``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import PlainSerializer, PlainValidator
+
+
+class IssueStatus(StrEnum):
+    """An issue's way out: ``newsletter approve`` makes a draft approved, a complete send sent."""
+
+    draft = "draft"
+    approved = "approved"
+    sent = "sent"
 
 
 def check_send_at(value: object) -> date:

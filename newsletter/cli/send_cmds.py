@@ -81,7 +81,7 @@ class SendOptions:
 def send(
     month: Annotated[
         str | None,
-        typer.Argument(help="The issue's month, as YYYY-MM (or --due).", metavar="[YYYY-MM]"),
+        typer.Argument(help="The issue's month, as YYYY-MM (or --due).", metavar="YYYY-MM"),
     ] = None,
     via: Annotated[
         Via,
