@@ -29,10 +29,21 @@ USER = "api-user"
 class CampaignFake(FakeApi):
     def __init__(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}  # address -> attributes
+        self.imports: dict[str, dict[str, dict[str, Any]]] = {}  # still running
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.delivered: Counter[str] = Counter()
         self.scheduled: list[Any] = []
         super().__init__()
+
+    def later(self, contacts: dict[str, dict[str, Any]]) -> str:
+        """An import that finishes when it is first asked about (as a background job)."""
+        self.imports[str(len(self.imports) + 1)] = contacts
+        return str(len(self.imports))
+
+    def finish(self, process: str) -> None:
+        contacts = self.imports.pop(process, None)
+        if contacts is not None:
+            self.add_contacts(contacts)
 
     def add_contacts(self, contacts: dict[str, dict[str, Any]]) -> None:
         for email, attributes in contacts.items():
@@ -74,6 +85,7 @@ def brevo_error(message: str, code: str = "missing_parameter") -> JSONResponse:
 
 class FakeBrevo(CampaignFake):
     name = "brevo"
+    finished = 0
 
     def routes(self) -> list[Route]:
         return [
@@ -82,6 +94,7 @@ class FakeBrevo(CampaignFake):
             self.route("/v3/emailCampaigns", "list", self.list, "GET"),
             self.route("/v3/emailCampaigns/{id}/sendNow", "sendNow", self.send_now),
             self.route("/v3/emailCampaigns/{id}", "update", self.update, "PUT"),
+            self.route("/v3/processes/{id}", "process", self.process, "GET"),
         ]
 
     def authorized(self, request: Request) -> Response | None:
@@ -94,8 +107,16 @@ class FakeBrevo(CampaignFake):
         problems = check_fields(body, {"listIds"}, BREVO_IMPORT, "body")
         if problems or not {"fileUrl", "fileBody", "jsonBody"} & set(body):
             return brevo_error("; ".join(problems) or "fileUrl, fileBody or jsonBody is required")
-        self.add_contacts({c["email"]: c.get("attributes", {}) for c in body["jsonBody"]})
-        return JSONResponse({"processId": len(self.contacts)}, status_code=202)
+        process = self.later({c["email"]: c.get("attributes", {}) for c in body["jsonBody"]})
+        return JSONResponse({"processId": int(process)}, status_code=202)
+
+    async def process(self, request: Request) -> Response:
+        process = request.path_params["id"]
+        if process not in self.imports and int(process) > self.finished:
+            return json_error(404, {"code": "document_not_found", "message": "Process not found"})
+        self.finish(process)
+        self.finished = max(self.finished, int(process))
+        return JSONResponse({"id": int(process), "status": "completed", "name": "import"})
 
     async def create(self, request: Request) -> Response:
         body = await request.json()
@@ -235,6 +256,7 @@ class FakeListmonk(CampaignFake):
     def routes(self) -> list[Route]:
         return [
             self.route("/api/import/subscribers", "import", self.import_subscribers),
+            self.route("/api/import/subscribers", "import-status", self.import_status, "GET"),
             self.route("/api/campaigns", "campaigns", self.create),
             self.route("/api/campaigns", "list", self.list, "GET"),
             self.route("/api/campaigns/{id}/status", "status", self.status, "PUT"),
@@ -251,9 +273,16 @@ class FakeListmonk(CampaignFake):
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not params.get("lists"):
             return json_error(400, {"message": "params (with lists) and file are required"})
+        if self.imports:
+            return json_error(400, {"message": "An import is already running."})
         rows = csv.DictReader(io.StringIO((await upload.read()).decode()))
-        self.add_contacts({r["email"]: json.loads(r.get("attributes") or "{}") for r in rows})
+        self.later({r["email"]: json.loads(r.get("attributes") or "{}") for r in rows})
         return JSONResponse({"data": {"mode": params.get("mode"), "status": "importing"}})
+
+    async def import_status(self, request: Request) -> Response:
+        for process in list(self.imports):
+            self.finish(process)
+        return JSONResponse({"data": {"status": "finished" if self.contacts else "none"}})
 
     async def create(self, request: Request) -> Response:
         body = await request.json()

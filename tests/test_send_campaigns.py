@@ -28,17 +28,18 @@ from tests.fake_campaigns import USER, CampaignFake, FakeBrevo, FakeListmonk, Fa
 from tests.pgserver import Backend
 from tests.test_send_api import MONTH, FakeClock, addresses, env_for, scheduled, transport
 
-# provider -> (its fake, contacts per import request, requests after the imports)
-CAMPAIGN_APIS: dict[str, tuple[type[CampaignFake], int, int]] = {
-    "brevo": (FakeBrevo, 1000, 2),  # create, sendNow
-    "mailchimp": (FakeMailchimp, 500, 3),  # create, content, actions/send
-    "listmonk": (FakeListmonk, 10**9, 2),  # create, status running
+# provider -> (its fake, contacts per import request, requests per import (with the question
+# whether it finished: Brevo and listmonk import in the background), requests after them)
+CAMPAIGN_APIS: dict[str, tuple[type[CampaignFake], int, int, int]] = {
+    "brevo": (FakeBrevo, 1000, 2, 2),  # import + process; create, sendNow
+    "mailchimp": (FakeMailchimp, 500, 1, 3),  # members; create, content, actions/send
+    "listmonk": (FakeListmonk, 10**9, 2, 2),  # import + its status; create, status running
 }
 
 
 def requests_for(name: str, recipients: int) -> int:
-    _, per_import, after = CAMPAIGN_APIS[name]
-    return -(-recipients // per_import) + after
+    _, per_import, each, after = CAMPAIGN_APIS[name]
+    return -(-recipients // per_import) * each + after
 
 
 def campaign_env(name: str) -> dict[str, str]:
@@ -92,7 +93,7 @@ def test_a_lost_answer_to_create_finds_the_campaign_instead_of_making_another(
 ) -> None:
     project = project_for(tmp_path, api)
     path = audience(tmp_path / "a.csv", addresses(600))
-    imports = requests_for(api.name, 600) - CAMPAIGN_APIS[api.name][2]
+    imports = requests_for(api.name, 600) - CAMPAIGN_APIS[api.name][3]
     api.fail_after(imports, "timeout")  # the fake creates it; the answer is lost
     with pytest.raises(SendError, match="cannot tell whether it did create the campaign"):
         run_send(plan_send(project, MONTH, path, via=api.name),

@@ -25,6 +25,7 @@ from newsletter.deliver.export.context import (
 from newsletter.deliver.export.endpoints import base_url
 from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.export.schedule import send_at
+from newsletter.errors import SendError
 
 if TYPE_CHECKING:
     import httpx
@@ -120,6 +121,16 @@ class BrevoIssue:
 
     def created(self, response: httpx.Response) -> str:
         return str(response.json()["id"])
+
+    def import_status(self, response: httpx.Response) -> Request | None:
+        process = response.json()["processId"]
+        return Request("process", "GET", f"{self.api}/processes/{process}", None)
+
+    def import_finished(self, response: httpx.Response) -> bool:
+        status = response.json().get("status")
+        if status not in ("queued", "in_process", "completed"):
+            raise SendError(f"Brevo: the contacts import ended as {status!r}")
+        return bool(status == "completed")
 
     def lookup(self) -> Request:
         return Request("campaigns", "GET", f"{self.api}/emailCampaigns?limit=100&sort=desc", None)

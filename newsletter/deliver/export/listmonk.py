@@ -31,6 +31,7 @@ from newsletter.deliver.export.endpoints import base_url
 from newsletter.deliver.export.files import from_requests
 from newsletter.deliver.export.schedule import send_at
 from newsletter.deliver.message import to_header
+from newsletter.errors import SendError
 
 if TYPE_CHECKING:
     import httpx
@@ -144,6 +145,15 @@ class ListmonkIssue:
     @property
     def title(self) -> str:
         return f"{self.prepared.config.newsletter.name} {self.prepared.month}"
+
+    def import_status(self, response: httpx.Response) -> Request | None:
+        return Request("import-status", "GET", f"{self.api}/api/import/subscribers", None)
+
+    def import_finished(self, response: httpx.Response) -> bool:
+        status = response.json().get("data", {}).get("status")
+        if status in ("failed", "stopped"):
+            raise SendError(f"listmonk: the subscriber import {status}; see its import log")
+        return bool(status == "finished")
 
     def lookup(self) -> Request:
         from urllib.parse import quote

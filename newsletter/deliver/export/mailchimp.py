@@ -147,6 +147,12 @@ class MailchimpIssue:
     def created(self, response: httpx.Response) -> str:
         return str(response.json()["id"])
 
+    def import_status(self, response: httpx.Response) -> Request | None:
+        return None  # members are in the list when Mailchimp answers
+
+    def import_finished(self, response: httpx.Response) -> bool:
+        return True
+
     @property
     def title(self) -> str:
         return f"{self.prepared.config.newsletter.name} {self.prepared.month}"

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from newsletter.settings.delivery import ApiSettings
 
 EVERYONE = 10**9  # the whole audience is one batch: the campaign goes to all at once
+IMPORT_POLLS = 60  # how often to ask whether an import has finished, IMPORT_WAIT apart
+IMPORT_WAIT = 5.0
 
 
 class CampaignIssue(Protocol):
@@ -58,6 +60,16 @@ class CampaignIssue(Protocol):
     def start(self, campaign: str, when: datetime | None) -> Request: ...
 
     def created(self, response: httpx.Response) -> str: ...
+
+    def import_status(self, response: httpx.Response) -> Request | None:
+        """From an import's answer, a request asking whether it has finished (None: the
+        provider imports before it answers)."""
+        ...
+
+    def import_finished(self, response: httpx.Response) -> bool:
+        """Whether the answer to ``import_status`` says the import is done (raises SendError
+        when it failed)."""
+        ...
 
     def lookup(self) -> Request:
         """A request for the provider's campaigns, to find this issue's after a lost answer."""
@@ -143,9 +155,17 @@ class CampaignTransport:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _step(self, key: str, request: Request, doing: str, *, repeatable: bool) -> str | None:
-        """Make the request once; returns the provider's id for it (or ""), None when it
-        was accepted by an earlier run (whose id is in the log)."""
+    def _step(
+        self,
+        key: str,
+        request: Request,
+        doing: str,
+        *,
+        repeatable: bool,
+        ident: Callable[[httpx.Response], str] | None = None,
+    ) -> httpx.Response | None:
+        """Make the request once and record it with the provider's id (``ident``); None
+        when an earlier run's was accepted (its id is in the log)."""
         assert self.client is not None and self.log is not None
         log = self.log
         found = log.step(self.month, self.name, key)
@@ -172,9 +192,9 @@ class CampaignTransport:
         except SendError:
             log.release(self.month, self.name, key)  # refused: nothing was made
             raise
-        made = self.issue.created(response) if key == "campaign" else ""
-        log.accept(self.month, self.name, key, made or None, f"HTTP {response.status_code}")
-        return made
+        made = ident(response) if ident is not None else None
+        log.accept(self.month, self.name, key, made, f"HTTP {response.status_code}")
+        return response
 
     def campaign_id(self) -> str:
         assert self.log is not None and self.client is not None
@@ -189,20 +209,42 @@ class CampaignTransport:
             self.log.release(self.month, self.name, "campaign")  # certainly not made
         when = self.when if self.create_scheduled else None
         made = self._step("campaign", self.issue.create(when), "create the campaign",
-                          repeatable=False)  # fmt: skip
+                          repeatable=False, ident=self.issue.created)  # fmt: skip
         if made is None:
             step = self.log.step(self.month, self.name, "campaign")
             assert step is not None and step.provider_id
             return step.provider_id
-        return made
+        return self.issue.created(made)
+
+    def _wait_for_import(self, key: str, status: Request) -> None:
+        """Until the provider has imported the batch: a campaign started before would miss
+        those recipients (Brevo and listmonk import in the background)."""
+        assert self.client is not None and self.log is not None
+        for poll in range(IMPORT_POLLS):
+            if self.issue.import_finished(self.client.call(status, "ask about the import")):
+                return
+            if poll + 1 < IMPORT_POLLS:
+                self.options.clock.sleep(IMPORT_WAIT)
+        self.log.release(self.month, self.name, key)  # imported again (harmlessly) next run
+        raise SendError(
+            f"{self.label} is still importing the audience after {IMPORT_POLLS} questions",
+            hint="run the same command again in a few minutes; nothing was sent",
+        )
 
     def deliver(self, batch: Sequence[Outgoing], handover: Handover) -> list[Outcome]:
         assert self.log is not None
         everyone = [o.recipient for o in batch]
         remaining = everyone
+        running: list[tuple[str, Request]] = []
         for request in self.issue.imports(iter(everyone)):  # batch by batch, in order
             chunk, remaining = remaining[: request.recipients], remaining[request.recipients :]
-            self._step(import_key(chunk), request, "import the audience", repeatable=True)
+            key = import_key(chunk)
+            answer = self._step(key, request, "import the audience", repeatable=True)
+            status = self.issue.import_status(answer) if answer is not None else None
+            if status is not None:
+                running.append((key, status))
+        for key, status in running:
+            self._wait_for_import(key, status)
         campaign = self.campaign_id()
         content = self.issue.content(campaign)
         if content is not None:
