@@ -16,10 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from newsletter.config import Config
+from newsletter.editions import Edition, project_editions
+from newsletter.i18n import gettext_callables, language_name, messages, text_direction
 from newsletter.issuefile import load_issue
 from newsletter.models import Issue, IssueStatus
 from newsletter.project import Project
-from newsletter.render.textfmt import labels_for, month_title, text_direction
+from newsletter.render.textfmt import month_title
 from newsletter.render.theme import build_theme
 
 ARCHIVE_TEMPLATE = "web/archive.html.j2"
@@ -112,43 +114,59 @@ def write_entry(out: Path, issue: Issue, language: str) -> None:
     (out / META_FILE).write_text(ArchiveEntry.from_issue(issue, language).to_json(), "utf-8")
 
 
-def archive_entries(project: Project, *, drafts: bool = False) -> list[ArchiveEntry]:
-    """Every sent issue with a built web page, newest first (``drafts``: the unsent too)."""
+def archive_entries(
+    project: Project, edition: Edition | None = None, *, drafts: bool = False
+) -> list[ArchiveEntry]:
+    """Every sent issue of ``edition`` (default: the default one) with a built web page,
+    newest first (``drafts``: the unsent too)."""
+    edition = edition or project.default_edition
     entries = []
-    for month in project.months():
-        folder = project.issue_build_dir(month)
+    for month in project.months(edition):
+        folder = project.issue_build_dir(month, edition)
         if not (folder / "index.html").is_file():
             continue
         try:
             entry = ArchiveEntry.from_json((folder / META_FILE).read_text("utf-8"))
         except (OSError, ValueError, KeyError, TypeError):
             # Built by an older version, or damaged: read the issue file instead.
-            issue = load_issue(project.issue_path(month))
-            entry = ArchiveEntry.from_issue(issue, project.config.newsletter.language)
+            issue = load_issue(project.issue_path(month, edition))
+            entry = ArchiveEntry.from_issue(issue, edition.code)
         if drafts or not entry.draft:
             entries.append(entry)
     return sorted(entries, key=lambda e: e.month, reverse=True)
 
 
-def render_archive(project: Project, entries: list[ArchiveEntry]) -> str:
+def render_archive(
+    project: Project, entries: list[ArchiveEntry], edition: Edition | None = None
+) -> str:
+    """An edition's archive page; it links the other editions' archives (``hreflang``)."""
     from newsletter.render import project_environment, render_template
 
     config = project.config
+    edition = edition or project.default_edition
     theme = build_theme(config.brand)
-    lang = config.newsletter.language
+    lang = edition.code
     web_url = config.newsletter.web_url.rstrip("/")
+    here = f"{web_url}/{edition.web_prefix}"
+    words = messages(lang, project.locale_dir)
     context = {
-        "newsletter": config.newsletter,
+        "newsletter": edition.settings,
         "theme": theme,
         "light": theme.light,
         "dark": theme.dark,
         "entries": entries,
         "lang": lang,
         "dir": text_direction(lang),
-        "t": labels_for(lang),
+        "t": words.labels,
+        **gettext_callables(words),
+        "alternates": [
+            {"lang": e.code, "name": language_name(e.code), "href": f"{web_url}/{e.web_prefix}"}
+            for e in project.editions
+            if e is not edition
+        ],
         "links": {
-            "archive": f"{web_url}/",
-            "feed": f"{web_url}/feed.xml",
+            "archive": here,
+            "feed": f"{here}feed.xml",
             "subscribe": config.list_links().subscribe,
         },
     }
@@ -166,12 +184,16 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_feed(config: Config, entries: list[ArchiveEntry]) -> str:
-    """An Atom feed (RFC 4287) of the issues; built with ElementTree so it is always well formed."""
-    settings = config.newsletter
-    web_url = settings.web_url.rstrip("/")
+def render_feed(config: Config, entries: list[ArchiveEntry], edition: Edition | None = None) -> str:
+    """An Atom feed (RFC 4287) of an edition's issues; built with ElementTree so it is
+    always well formed."""
+    edition = edition or project_editions(config)[0]
+    settings = edition.settings
+    web_url = settings.web_url.rstrip("/") + (
+        "/" + edition.web_prefix.rstrip("/") if edition.web_prefix else ""
+    )
     ET.register_namespace("", ATOM_NS)
-    feed = ET.Element(f"{{{ATOM_NS}}}feed", {XML_LANG: settings.language})
+    feed = ET.Element(f"{{{ATOM_NS}}}feed", {XML_LANG: edition.code})
     _atom(feed, "id", f"{web_url}/")
     _atom(feed, "title", settings.name)
     if settings.about:
@@ -207,13 +229,31 @@ def _entry_html(entry: ArchiveEntry) -> str:
 
 
 def build_archive(project: Project, *, drafts: bool = False) -> list[Path]:
-    """Write build/index.html and build/feed.xml for every built issue that was sent;
+    """Write each edition's archive page and feed, for every built issue that was sent:
+    build/index.html and build/feed.xml, or build/<code>/index.html and feed.xml per
+    edition (build/index.html then is the default edition's, linking below build/<code>/).
     ``drafts`` lists the others on the page too, marked (never in the feed)."""
-    entries = archive_entries(project, drafts=drafts)
-    project.build_dir.mkdir(parents=True, exist_ok=True)
-    index = project.build_dir / "index.html"
-    feed = project.build_dir / "feed.xml"
-    index.write_text(render_archive(project, entries), encoding="utf-8")
-    sent = [entry for entry in entries if not entry.draft]
-    feed.write_text(render_feed(project.config, sent), encoding="utf-8")
-    return [index, feed]
+    written = []
+    for edition in project.editions:
+        entries = archive_entries(project, edition, drafts=drafts)
+        folder = project.edition_build_dir(edition)
+        folder.mkdir(parents=True, exist_ok=True)
+        index, feed = folder / "index.html", folder / "feed.xml"
+        index.write_text(render_archive(project, entries, edition), encoding="utf-8")
+        sent = [entry for entry in entries if not entry.draft]
+        feed.write_text(render_feed(project.config, sent, edition), encoding="utf-8")
+        written += [index, feed]
+    if not project.default_edition.single:
+        # The site's front page: the default edition's archive, one level up.
+        top = project.build_dir / "index.html"
+        page = (project.edition_build_dir() / "index.html").read_text("utf-8")
+        top.write_text(_rebase(page, project.default_edition.web_prefix), encoding="utf-8")
+        written.insert(0, top)
+    return written
+
+
+def _rebase(page: str, prefix: str) -> str:
+    """An archive page's relative links, for the same page one folder up."""
+    import re
+
+    return re.sub(r'href="(?![a-z]+:|/|#)([^"]*)"', lambda m: f'href="{prefix}{m.group(1)}"', page)

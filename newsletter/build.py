@@ -18,6 +18,7 @@ import jinja2
 
 from newsletter.config import Config
 from newsletter.deliver import merge
+from newsletter.editions import Edition
 from newsletter.issuefile import load_issue
 from newsletter.models import Issue
 from newsletter.project import Project
@@ -35,6 +36,7 @@ class MonthRender:
     email: Rendered
     web: str | None = None
     images: IssueImages | None = None  # None: the images were left as the issue file has them
+    edition: Edition | None = None  # None: the default edition
 
     @property
     def config(self) -> Config:
@@ -64,6 +66,7 @@ def render_month(
     reload_templates: bool = False,
     images: bool = True,
     fetch_images: bool = True,
+    edition: Edition | None = None,
 ) -> MonthRender:
     """Render the issue of ``month`` (or the ``issue`` given) with the project's templates.
 
@@ -72,21 +75,27 @@ def render_month(
     ``images=False`` leaves the story images as the issue file has them; ``fetch_images=False``
     prepares only those available without the network (local copies and the cache).
     """
+    edition = edition or project.default_edition
     if issue is None:
-        issue = load_issue(project.require_issue(month))
+        issue = load_issue(project.require_issue(month, edition))
     env = project_environment(project)
     if reload_templates and env.cache is not None:
         env.cache.clear()
     prepared = prepare_issue_images(project, issue, fetch=fetch_images) if images else None
     shown = prepared.apply(issue) if prepared else issue
-    email = render_issue(env, project.config, shown, strict=strict)
-    page = render_web(env, project.config, shown) if web else None
-    return MonthRender(project, issue, env, email, page, prepared)
+    locale = project.locale_dir
+    email = render_issue(env, project.config, shown, strict=strict, locale_dir=locale)
+    page = render_web(env, project.config, shown, locale_dir=locale) if web else None
+    return MonthRender(project, issue, env, email, page, prepared, edition)
 
 
-def build_month(project: Project, month: str, *, keep_mjml: bool = False) -> Path:
-    """Render ``month`` into ``build/YYYY-MM/`` (email.html, email.txt, index.html, img/)."""
-    return write_month(render_month(project, month, web=True), keep_mjml=keep_mjml)
+def build_month(
+    project: Project, month: str, *, keep_mjml: bool = False, edition: Edition | None = None
+) -> Path:
+    """Render ``month`` into ``build/YYYY-MM/`` (email.html, email.txt, index.html, img/);
+    an edition of several into ``build/<code>/YYYY-MM/``."""
+    done = render_month(project, month, web=True, edition=edition)
+    return write_month(done, keep_mjml=keep_mjml)
 
 
 def write_month(done: MonthRender, *, keep_mjml: bool = False) -> Path:
@@ -94,13 +103,13 @@ def write_month(done: MonthRender, *, keep_mjml: bool = False) -> Path:
     from newsletter.archive import write_entry
 
     project = done.project
-    out = project.issue_build_dir(done.issue.month)
+    out = project.issue_build_dir(done.issue.month, done.edition)
     out.mkdir(parents=True, exist_ok=True)
     (out / "email.html").write_text(done.preview_html, encoding="utf-8")
     (out / "email.txt").write_text(done.preview_text, encoding="utf-8")
     (out / "index.html").write_text(done.web or "", encoding="utf-8")
     _write_images(out / "img", done.images)
-    write_entry(out, done.issue, project.config.newsletter.language)
+    write_entry(out, done.issue, (done.edition or project.default_edition).code)
     if keep_mjml:
         (out / "email.mjml").write_text(done.email.mjml, encoding="utf-8")
     return out

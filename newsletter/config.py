@@ -30,6 +30,7 @@ from newsletter.settings.delivery import (
     SmtpSettings,
     WebhookSettings,
 )
+from newsletter.settings.editions import EditionSettings, check_edition_code
 from newsletter.settings.images import ImageSettings
 from newsletter.settings.service import DatabaseSettings, ListLinks, ServeSettings
 from newsletter.settings.sources import SELECTOR_KEYS, CollectSettings, Source
@@ -60,6 +61,13 @@ def _check_utm_value(value: str) -> str:
     return value
 
 
+def _unique_editions(codes: list[str]) -> list[str]:
+    if len({c.lower() for c in codes}) != len(codes):
+        raise ValueError("each language may appear once")
+    return codes
+
+
+EditionCode = Annotated[str, AfterValidator(check_edition_code)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 FontStack = Annotated[str, AfterValidator(_check_font_stack)]
 UtmValue = Annotated[str, AfterValidator(_check_utm_value)]
@@ -71,6 +79,11 @@ class NewsletterSettings(Strict):
     from_name: SingleLine | None = None
     reply_to: Email | None = None
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    editions: Annotated[list[EditionCode], AfterValidator(_unique_editions)] = Field(
+        default_factory=list,
+        description="The editions' languages (BCP 47), the default edition first; "
+        "default: one edition in `language`.",
+    )
     postal_address: SingleLine = Field(min_length=1)
     about: str = ""
     web_url: HttpUrl = Field(description="Where the web archive is published.")
@@ -89,10 +102,20 @@ class NewsletterSettings(Strict):
     def sender(self) -> str:
         return self.from_name or self.name
 
+    @model_validator(mode="after")
+    def _editions(self) -> NewsletterSettings:
+        fixed = "language" in self.model_fields_set
+        if self.editions and fixed and self.language != self.editions[0]:
+            raise ValueError(
+                f"language: {self.language!r} is not the first of editions; with editions, "
+                "the first one is the default edition (leave language out)"
+            )
+        return self
+
     @property
     def edition_languages(self) -> list[str]:
         """The languages the newsletter is published in, the default edition first."""
-        return [self.language]
+        return list(self.editions) or [self.language]
 
 
 class Brand(Strict):
@@ -230,6 +253,20 @@ class Config(Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    editions: dict[str, EditionSettings] = Field(
+        default_factory=dict, description="Per edition: [editions.nb] about, postal_address..."
+    )
+
+    @model_validator(mode="after")
+    def _edition_tables(self) -> Config:
+        known = self.newsletter.edition_languages
+        for code in self.editions:
+            if code not in known:
+                raise ValueError(
+                    f"editions.{code}: no such edition; [newsletter] editions lists "
+                    f"{', '.join(known)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _has_unsubscribe(self) -> Config:
@@ -307,6 +344,7 @@ __all__ = [
     "Config",
     "DatabaseSettings",
     "DraftSettings",
+    "EditionSettings",
     "Email",
     "ListLinks",
     "NewsletterSettings",

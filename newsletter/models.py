@@ -215,6 +215,11 @@ class NewsItem(Dated, BaseModel):
     event_date: date | None = None
     guid: str | None = None
     sources: list[str] = Field(default_factory=list)
+    translation_of: HttpUrl | None = Field(
+        default=None,
+        description="The address of the same story in another language (WordPress "
+        "translation links, or translation_of in a hand-written item).",
+    )
 
     @field_validator("summary")
     @classmethod
@@ -352,7 +357,7 @@ class Issue(BaseModel):
     approved_at: AwareDatetime | None = None
     approved_digest: str | None = Field(default=None, description="The content approved.")
     sent_at: AwareDatetime | None = None
-    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    language: str = Field(default="en", pattern=r"^[a-zA-Z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
     intro: str = ""
     sections: list[Section] = Field(default_factory=list)
     alternates: list[Story] = Field(default_factory=list)

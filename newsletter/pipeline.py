@@ -14,13 +14,13 @@ from pathlib import Path
 
 from newsletter.build import MonthRender
 from newsletter.collect import CollectReport
+from newsletter.editions import Edition
 from newsletter.errors import ProjectError
 from newsletter.project import Project
 
 
 @dataclass
-class MonthRun:
-    collected: CollectReport
+class EditionRun:
     issue_path: Path
     drafted: bool
     """A new issue file was drafted; otherwise the existing one was kept."""
@@ -28,9 +28,36 @@ class MonthRun:
     """Stories in the issue file."""
     built: MonthRender
     out: Path
-    """build/YYYY-MM/"""
+    """build/YYYY-MM/ (build/<code>/YYYY-MM/ with several editions)"""
+
+
+@dataclass
+class MonthRun:
+    collected: CollectReport
+    editions: list[EditionRun]
+    """Every edition, the default first."""
     archive: list[Path]
-    """build/index.html and build/feed.xml"""
+    """build/index.html and build/feed.xml (and each edition's)"""
+
+    @property
+    def issue_path(self) -> Path:
+        return self.editions[0].issue_path
+
+    @property
+    def drafted(self) -> bool:
+        return self.editions[0].drafted
+
+    @property
+    def stories(self) -> int:
+        return self.editions[0].stories
+
+    @property
+    def built(self) -> MonthRender:
+        return self.editions[0].built
+
+    @property
+    def out(self) -> Path:
+        return self.editions[0].out
 
 
 class EmptyMonthError(ProjectError):
@@ -58,6 +85,7 @@ def run_month(
     from newsletter.editor import draft
     from newsletter.issuefile import load_issue
     from newsletter.store import Store
+    from newsletter.translations import keys_of
 
     with Store(project.database) as store:
         collected = collect(
@@ -69,39 +97,42 @@ def run_month(
         )
     if on_collected:
         on_collected(collected)
-    path = project.issue_path(month)
-    drafted = not path.exists()
-    if drafted:
-        result = draft(project, month)
-        path, window = result.path, result.selection.window.describe()
-    issue = load_issue(path)
-    if not issue.stories() and not allow_empty:
-        anyway = (
-            f"or build a 'no news this month' issue with `newsletter run {month} --allow-empty`"
-        )
+    runs = []
+    prefer: set[str] | None = None
+    for edition in project.editions:
+        path = project.issue_path(month, edition)
+        drafted = not path.exists()
+        window = ""
         if drafted:
-            path.unlink()  # the file this run drafted: the next run drafts again
-            found = f"nothing collected was published {window}"
-            hint = (
-                f"collect again later, widen the window with `newsletter draft {month} "
-                f"--since YYYY-MM-DD`, {anyway}"
-            )
-        else:
-            found = f"{path.name} has none in its sections"
-            hint = f"move stories into a section of {path.name} (its alternates, say), {anyway}"
-        raise EmptyMonthError(
-            f"{month} has no stories ({found}), so no issue was built; the archive and the "
-            "feed are unchanged",
-            hint=hint,
+            result = draft(project, month, edition=edition, prefer=prefer)
+            path, window = result.path, result.selection.window.describe()
+            if edition.default:
+                prefer = keys_of(result.selection.chosen())
+        issue = load_issue(path)
+        if not issue.stories() and not allow_empty:
+            _refuse_empty(month, path, drafted, window, edition)
+        built = render_month(project, month, web=True, issue=issue, edition=edition)
+        runs.append(
+            EditionRun(path, drafted, len(built.issue.stories()), built, write_month(built))
         )
-    built = render_month(project, month, web=True, issue=issue)
-    out = write_month(built)
-    return MonthRun(
-        collected=collected,
-        issue_path=path,
-        drafted=drafted,
-        stories=len(built.issue.stories()),
-        built=built,
-        out=out,
-        archive=build_archive(project),
+    return MonthRun(collected=collected, editions=runs, archive=build_archive(project))
+
+
+def _refuse_empty(month: str, path: Path, drafted: bool, window: str, edition: Edition) -> None:
+    anyway = f"or build a 'no news this month' issue with `newsletter run {month} --allow-empty`"
+    which = "" if edition.single else f" in the {edition.code} edition"
+    if drafted:
+        path.unlink()  # the file this run drafted: the next run drafts again
+        found = f"nothing collected{which} was published {window}"
+        hint = (
+            f"collect again later, widen the window with `newsletter draft {month} "
+            f"--since YYYY-MM-DD`, {anyway}"
+        )
+    else:
+        found = f"{path.name} has none in its sections"
+        hint = f"move stories into a section of {path.name} (its alternates, say), {anyway}"
+    raise EmptyMonthError(
+        f"{month}{which} has no stories ({found}), so no issue was built; the archive and the "
+        "feed are unchanged",
+        hint=hint,
     )

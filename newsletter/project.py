@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from newsletter.config import CONFIG_FILE, Config, load_config
+from newsletter.editions import Edition, edition_for, pick, project_editions
 from newsletter.errors import ProjectError, StoreError
 from newsletter.models import check_month
 from newsletter.store.url import DatabaseUrl, resolve
@@ -45,6 +46,29 @@ class Project:
             )
         return database.path
 
+    @cached_property
+    def editions(self) -> list[Edition]:
+        """The editions, the default first (one, with the historical file names, unless
+        ``[newsletter] editions`` lists several)."""
+        return project_editions(self.config)
+
+    @property
+    def default_edition(self) -> Edition:
+        return self.editions[0]
+
+    def edition(self, code: str | None) -> Edition:
+        """The edition of ``code`` (a language; None: the default edition)."""
+        return edition_for(self.editions, code)
+
+    def pick_editions(self, code: str | None) -> list[Edition]:
+        """Every edition, or only the one ``--edition CODE`` names."""
+        return pick(self.editions, code)
+
+    @property
+    def locale_dir(self) -> Path:
+        """The project's own message catalogs (``locale/<code>.po``), over the shipped ones."""
+        return self.root / "locale"
+
     @property
     def image_cache_dir(self) -> Path:
         """Downloaded and prepared story images, kept between builds."""
@@ -62,28 +86,38 @@ class Project:
     def build_dir(self) -> Path:
         return self.root / "build"
 
-    def issue_path(self, month: str) -> Path:
-        return self.issues_dir / f"{valid_month(month)}.yaml"
+    def issue_path(self, month: str, edition: Edition | None = None) -> Path:
+        edition = edition or self.default_edition
+        return self.issues_dir / edition.issue_file(valid_month(month))
 
-    def issue_build_dir(self, month: str) -> Path:
-        return self.build_dir / valid_month(month)
+    def edition_build_dir(self, edition: Edition | None = None) -> Path:
+        """Where an edition's web site is built: build/, or build/<code>/ with several."""
+        edition = edition or self.default_edition
+        return self.build_dir / edition.web_prefix if edition.web_prefix else self.build_dir
 
-    def months(self) -> list[str]:
-        """Months that have an issue file, oldest first."""
+    def issue_build_dir(self, month: str, edition: Edition | None = None) -> Path:
+        return self.edition_build_dir(edition) / valid_month(month)
+
+    def months(self, edition: Edition | None = None) -> list[str]:
+        """Months that have an issue file (of ``edition``, else of any edition), oldest first."""
         if not self.issues_dir.is_dir():
             return []
-        found = []
+        wanted = [edition] if edition else self.editions
+        found = set()
         for path in self.issues_dir.glob("*.yaml"):
+            month = path.name.split(".")[0]
             try:
-                found.append(valid_month(path.stem))
+                valid_month(month)
             except ProjectError:
                 continue
+            if any(path.name == e.issue_file(month) for e in wanted):
+                found.add(month)
         return sorted(found)
 
-    def require_issue(self, month: str) -> Path:
-        path = self.issue_path(month)
+    def require_issue(self, month: str, edition: Edition | None = None) -> Path:
+        path = self.issue_path(month, edition)
         if not path.is_file():
-            have = ", ".join(self.months()) or "none yet"
+            have = ", ".join(self.months(edition)) or "none yet"
             raise ProjectError(
                 f"{path}: no issue file for {month}",
                 hint=f"draft it with `newsletter draft {month}` (existing issues: {have})",

@@ -24,17 +24,31 @@ MonthOrAllArg = Annotated[
 ]
 
 
-def _build_month(proj: Project, month: str, keep_mjml: bool) -> None:
+EditionOpt = Annotated[
+    str | None,
+    typer.Option("--edition", "-e", metavar="CODE", help="Only this edition (default: all)."),
+]
+
+
+def _build_month(proj: Project, month: str, keep_mjml: bool, edition: str | None) -> None:
     from newsletter.build import render_month, write_month
 
-    done = render_month(proj, month, web=True)
-    _print_built(done, write_month(done, keep_mjml=keep_mjml))
+    for each in proj.pick_editions(edition):
+        if not each.single and not proj.issue_path(month, each).is_file() and edition is None:
+            console.print(
+                f"[yellow]No {each.code} edition of {month}[/] ({proj.issue_path(month, each)})."
+            )
+            continue
+        done = render_month(proj, month, web=True, edition=each)
+        _print_built(done, write_month(done, keep_mjml=keep_mjml))
 
 
 def _print_built(done: MonthRender, out: Path) -> None:
     from rich.markup import escape
 
     month = done.issue.month
+    if done.edition is not None and not done.edition.single:
+        month = f"{month} ({done.edition.code})"
     size = (out / "email.html").stat().st_size / 1024
     colour = "yellow" if size > BUDGET_KB else "green"
     images = done.images
@@ -53,7 +67,9 @@ def _print_built(done: MonthRender, out: Path) -> None:
         )
 
 
-def _build(project: Path, month: str, keep_mjml: bool, drafts: bool = False) -> None:
+def _build(
+    project: Path, month: str, keep_mjml: bool, drafts: bool = False, edition: str | None = None
+) -> None:
     from newsletter.archive import archive_entries, build_archive
 
     proj = open_project(project)
@@ -68,12 +84,11 @@ def _build(project: Path, month: str, keep_mjml: bool, drafts: bool = False) -> 
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Building issues", total=len(months))
             for each in months:
-                _build_month(proj, each, keep_mjml)
+                _build_month(proj, each, keep_mjml, edition)
                 progress.advance(task)
     else:
-        _build_month(proj, month, keep_mjml)
-    index, feed = build_archive(proj, drafts=drafts)
-    console.print(f"Archive: {index} and {feed}")
+        _build_month(proj, month, keep_mjml, edition)
+    _print_archive(build_archive(proj, drafts=drafts))
     unsent = sorted(e.month for e in archive_entries(proj, drafts=True) if e.draft)
     if unsent and drafts:
         console.print(f"Listed as not sent yet (not in the feed): {', '.join(unsent)}.")
@@ -81,6 +96,10 @@ def _build(project: Path, month: str, keep_mjml: bool, drafts: bool = False) -> 
         console.print(
             f"Not in the archive until sent: {', '.join(unsent)} (--drafts lists them, marked)."
         )
+
+
+def _print_archive(paths: list[Path]) -> None:
+    console.print(f"Archive: {', '.join(str(p) for p in paths)}", soft_wrap=True)
 
 
 @app.command()
@@ -92,15 +111,18 @@ def build(
         bool,
         typer.Option("--drafts", help="List unsent issues in the archive too, marked (previews)."),
     ] = False,
+    edition: EditionOpt = None,
 ) -> None:
     """Render an issue: build/YYYY-MM/email.html, email.txt and index.html (its web page).
 
     Also refreshes the web archive, build/index.html, and its Atom feed, build/feed.xml,
     which list the issues that were sent (--drafts: the archive page lists the rest too).
+    With several editions, each is built into build/<code>/YYYY-MM/ with its own archive
+    and feed in build/<code>/.
 
     Example: newsletter build 2020-10   (or: newsletter build all --drafts)
     """
-    _build(project, month, mjml, drafts)
+    _build(project, month, mjml, drafts, edition)
 
 
 class CheckFormat(StrEnum):
@@ -233,10 +255,10 @@ def run(
             "[yellow]The issue has no stories; it says there is no news this month "
             "(built because of --allow-empty).[/]"
         )
-    if result.drafted:
-        console.print(f"Drafted {result.issue_path} with {result.stories} stories.")
-    else:
-        console.print(f"Keeping the existing issue file {result.issue_path}.")
-    _print_built(result.built, result.out)
-    index, feed = result.archive
-    console.print(f"Archive: {index} and {feed}")
+    for each in result.editions:
+        if each.drafted:
+            console.print(f"Drafted {each.issue_path} with {each.stories} stories.")
+        else:
+            console.print(f"Keeping the existing issue file {each.issue_path}.")
+        _print_built(each.built, each.out)
+    _print_archive(result.archive)

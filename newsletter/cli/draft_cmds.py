@@ -59,26 +59,36 @@ def draft(
         bool,
         typer.Option("--force", help="Start over, replacing the issue file (pinned stories stay)."),
     ] = False,
+    edition: Annotated[
+        str | None,
+        typer.Option("--edition", "-e", metavar="CODE", help="Only this edition (default: all)."),
+    ] = None,
 ) -> None:
     """Choose the month's stories and write issues/YYYY-MM.yaml for editing.
 
-    Run it again at any time: your edits stay, and new candidates are added as alternates.
+    With several editions, one file per edition: issues/YYYY-MM.<code>.yaml, each with the
+    stories in its language. Run it again at any time: your edits stay, and new candidates
+    are added as alternates.
 
     Example: newsletter draft 2024-03 --send-date 2024-03-10 --explain
     """
-    from newsletter.editor import draft as run_draft
+    from newsletter.editor import draft_editions
 
     when = _date_option(send_date, "--send-date")
     start = _date_option(since, "--since")
     proj = open_project(project)
-    result = run_draft(
-        proj, month, send_date=when, since=start, max_stories=max_stories, force=force
-    )
-    if explain:
-        _print_explain(result)
-    _print_result(result)
-    errors = result.report.errors if result.report is not None else []
+    results = draft_editions(
+        proj, month, editions=proj.pick_editions(edition), send_date=when, since=start,
+        max_stories=max_stories, force=force,
+    )  # fmt: skip
+    errors = []
+    for result in results:
+        if explain:
+            _print_explain(result)
+        _print_result(result)
+        errors += result.report.errors if result.report is not None else []
     if errors:
+        result = next(r for r in results if r.report is not None and r.report.errors)
         from newsletter.errors import IssueFileError
 
         # The file is written (the edits are kept), but it will not build as it is.

@@ -55,6 +55,9 @@ class FrontMatter(BaseModel):
     image: str | ImageSpec | None = None
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     guid: str | None = None
+    translation_of: str | None = Field(
+        default=None, description="The url of the same item in another language."
+    )
 
 
 def load_folder(folder: Path, *, source: str) -> Parsed:
@@ -146,4 +149,5 @@ def read_item(path: Path) -> RawItem:
         kind=front.kind,
         deadline=front.deadline,
         event_date=front.event_date,
+        translation_of=front.translation_of,
     )

@@ -76,6 +76,7 @@ class RawItem:
     kind: Kind | None = None
     deadline: date | None = None
     event_date: date | None = None
+    translation_of: str | None = None  # the same story's address in another language
 
 
 @dataclass
@@ -290,6 +291,9 @@ def build_item(raw: RawItem, *, source: str, base: str | None, language: str | N
             event_date=event_date,
             guid=guid or None,
             sources=[source],
+            translation_of=(
+                canonical_url(raw.translation_of, base) or None if raw.translation_of else None
+            ),
         )
     except ValidationError as exc:
         problems = "; ".join(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsletter.collect.feed import first_image
 from newsletter.collect.fetch import Fetched
@@ -122,12 +123,48 @@ def parse_posts(fetched: Fetched, *, source: str, notices: list[str]) -> list[Ra
             hint="set url to the site root (https://example.org)",
         )
     found = []
+    links = {post.get("id"): post.get("link") for post in data if isinstance(post, dict)}
     for number, post in enumerate(data, 1):
         try:
-            found.append(_raw_item(post))
+            raw = _raw_item(post)
+            raw.translation_of = translation_link(post, links, fetched.url)
+            found.append(raw)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             notices.append(f"skipped post {number} of {fetched.url}: malformed ({exc!r:.80})")
     return found
+
+
+def _language(value: Any) -> str | None:
+    """Polylang's ``lang`` ("nb", "en_US") as a language code, when it is one."""
+    if not isinstance(value, str):
+        return None
+    code = value.replace("_", "-").split("-")[0].lower()
+    return code if 2 <= len(code) <= 3 and code.isascii() and code.isalpha() else None
+
+
+def translation_link(post: dict[str, Any], links: dict[Any, Any], where: str) -> str | None:
+    """The address of the post's version in another language, from Polylang's
+    ``translations`` ({"en": 9510, "nb": 9611}) or WPML's ``wpml_translations``
+    ([{"locale": "en_US", "id": 9510, "href": "..."}]); a translation that is not in
+    the same response is known by its shortlink (``/?p=ID``)."""
+    own = str(post.get("lang") or "")
+    ids: list[Any] = []
+    translations = post.get("translations")
+    if isinstance(translations, dict):
+        ids = [pid for lang, pid in translations.items() if lang != own and pid != post.get("id")]
+    for entry in post.get("wpml_translations") or []:
+        if isinstance(entry, dict) and entry.get("id") != post.get("id"):
+            if isinstance(entry.get("href"), str):
+                return str(entry["href"])
+            ids.append(entry.get("id"))
+    for pid in ids:
+        if isinstance(links.get(pid), str):
+            return str(links[pid])
+    for pid in ids:
+        if isinstance(pid, int):
+            parts = urlsplit(str(post.get("link") or where))
+            return f"{parts.scheme}://{parts.netloc}/?p={pid}"
+    return None
 
 
 def _rendered(value: Any) -> str:
@@ -165,4 +202,5 @@ def _raw_item(post: dict[str, Any]) -> RawItem:
         image_alt=image_alt,
         image_caption=caption,
         guid=_rendered(post.get("guid")) or None,
+        language=_language(post.get("lang")),
     )

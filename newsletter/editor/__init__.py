@@ -7,6 +7,7 @@ picks and arranges them, and ``draft`` writes or updates ``issues/YYYY-MM.yaml``
 from newsletter.editor.draft import (
     DraftResult,
     draft,
+    draft_editions,
     issue_from_selection,
     score_month,
     suggest_subject,
@@ -33,6 +34,7 @@ __all__ = [
     "candidates",
     "default_send_date",
     "draft",
+    "draft_editions",
     "issue_from_selection",
     "issue_window",
     "month_window",

@@ -9,7 +9,7 @@ are added, as alternates. ``force`` starts over, keeping only pinned stories.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from newsletter.config import Config
 from newsletter.deliver.merge import inert_text
+from newsletter.editions import Edition
 from newsletter.editor.scoring import Scorer
 from newsletter.editor.select import Decision, Selection, Status, select_stories
 from newsletter.editor.window import default_send_date, issue_window, read_history
@@ -42,8 +43,10 @@ from newsletter.issuefile import (
 )
 from newsletter.models import SUBJECT_MAX, Issue, NewsItem, Section, Story
 from newsletter.project import Project
+from newsletter.render.textfmt import labels_for, month_name
 from newsletter.sanitize import fit_words, summarize
 from newsletter.store import Store
+from newsletter.translations import keys_of
 
 PREHEADER_TARGET = 110
 Pinned = tuple[str, int, Any]
@@ -76,11 +79,15 @@ def written_id(tree: Any, loc: tuple[int | str, ...]) -> str:
     return str(node.get("id"))
 
 
-def suggest_subject(config: Config, month: str, lead: NewsItem | None) -> str:
-    month_name = datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+def suggest_subject(
+    config: Config, month: str, lead: NewsItem | None, edition: Edition | None = None
+) -> str:
+    name = edition.settings.name if edition else config.newsletter.name
+    when = month_name(month, edition.code if edition else "en")
     if lead is None:
-        return fit_words(f"{config.newsletter.name}, {month_name}: no news this month", SUBJECT_MAX)
-    subject = f"{lead.title} | {config.newsletter.name}, {month_name}"
+        no_news = labels_for(edition.code if edition else "en")["no_news_subject"]
+        return fit_words(f"{name}, {when}: {no_news}", SUBJECT_MAX)
+    subject = f"{lead.title} | {name}, {when}"
     # Within what inboxes show (and what `check` warns above): the lead's title alone, cut
     # between words, when the name and month do not fit beside it.
     return subject if len(subject) <= SUBJECT_MAX else fit_words(lead.title, SUBJECT_MAX)
@@ -99,19 +106,22 @@ def alternate_note(decision: Decision | None) -> str:
     )
 
 
-def issue_from_selection(config: Config, selection: Selection) -> Issue:
+def issue_from_selection(
+    config: Config, selection: Selection, edition: Edition | None = None
+) -> Issue:
     """A fresh issue: the chosen stories in their sections, the runner-ups as alternates."""
     window, lead = selection.window, selection.lead or next(iter(selection.chosen()), None)
     alternates = selection.alternates[: config.draft.max_alternates]
+    titled = edition.section_title if edition else str
     # Subject and preheader are personalised; suggested from story text, they must not be.
     return Issue(
         month=window.month,
-        subject=inert_text(suggest_subject(config, window.month, lead)),
+        subject=inert_text(suggest_subject(config, window.month, lead, edition)),
         preheader=inert_text(summarize(lead.summary, PREHEADER_TARGET)) if lead else "",
         send_at=window.send_date,
         language=selection.language,
         sections=[
-            Section(title=title, stories=[Story.from_item(i) for i in items])
+            Section(title=titled(title), stories=[Story.from_item(i) for i in items])
             for title, items in selection.sections
         ],
         alternates=[Story.from_item(i) for i in alternates],
@@ -127,24 +137,35 @@ def draft(
     since: date | None = None,
     max_stories: int | None = None,
     force: bool = False,
+    edition: Edition | None = None,
+    prefer: set[str] | None = None,
 ) -> DraftResult:
-    """Draft ``month``'s issue file, or add new candidates to the one that exists."""
+    """Draft ``month``'s issue file of ``edition`` (default: the default edition), or add
+    new candidates to the one that exists. ``prefer``: see ``select_stories``."""
     config = project.config
-    path = project.issue_path(month)
+    edition = edition or project.default_edition
+    path = project.issue_path(month, edition)
     warnings: list[str] = []
     old_text, tree = _existing(path, force, need_date=send_date is None, warnings=warnings)
     send_date = send_date or _file_send_date(path, tree, force, warnings)
     send_date = send_date or default_send_date(month, config.draft.send_day)
 
-    history = read_history(project.issues_dir, month, config.draft)
+    history = read_history(project.issues_dir, month, config.draft, edition)
     warnings += history.warnings
     window = issue_window(month, config.draft, send_date, history.previous, since)
     with Store(project.database) as store:
         selection = select_stories(
-            config, store, window, max_stories=max_stories, used=history.used
+            config,
+            store,
+            window,
+            max_stories=max_stories,
+            used=history.used,
+            edition=None if edition.single else edition,
+            prefer=prefer,
         )
         if tree is None or force:
-            tree = _fresh(config, selection, pinned=_pinned(tree) if tree is not None else [])
+            pinned = _pinned(tree) if tree is not None else []
+            tree = _fresh(config, selection, pinned=pinned, edition=edition)
             result = DraftResult(path, selection, True, True, 0, 0, warnings=warnings)
         else:
             result = _update(path, tree, selection, store, config, send_date, warnings)
@@ -216,9 +237,11 @@ def _file_send_date(
         return None
 
 
-def _fresh(config: Config, selection: Selection, pinned: list[Pinned]) -> CommentedMap:
+def _fresh(
+    config: Config, selection: Selection, pinned: list[Pinned], edition: Edition
+) -> CommentedMap:
     """The tree of a new issue file, with notes on the alternates and the pins kept."""
-    tree = issue_to_yaml(issue_from_selection(config, selection))
+    tree = issue_to_yaml(issue_from_selection(config, selection, edition))
     alternates = selection.alternates[: config.draft.max_alternates]
     annotate_alternates(tree, [alternate_note(selection.decision(i.id)) for i in alternates])
     if pinned:
@@ -298,6 +321,25 @@ def _restore_pins(tree: CommentedMap, pinned: list[Pinned]) -> None:
         section["stories"].insert(min(position, len(section["stories"])), node)
 
 
+def draft_editions(
+    project: Project,
+    month: str,
+    *,
+    editions: list[Edition] | None = None,
+    **options: Any,
+) -> list[DraftResult]:
+    """Draft every edition's issue file (or those given), the default edition first: the
+    others then take the versions in their language of the stories it carries first."""
+    results = []
+    prefer: set[str] | None = None
+    for edition in editions or project.editions:
+        result = draft(project, month, edition=edition, prefer=prefer, **options)
+        results.append(result)
+        if edition.default:
+            prefer = keys_of(result.selection.chosen())
+    return results
+
+
 def write_draft(
     project: Project,
     month: str,
@@ -305,11 +347,15 @@ def write_draft(
     max_stories: int | None = None,
     force: bool = False,
     send_date: date | None = None,
+    edition: Edition | None = None,
 ) -> tuple[Path, Issue]:
     """Draft (or update) the issue file and return it as validated by ``load_issue``."""
     from newsletter.issuefile import load_issue
 
-    result = draft(project, month, send_date=send_date, max_stories=max_stories, force=force)
+    result = draft(
+        project, month, send_date=send_date, max_stories=max_stories, force=force,
+        edition=edition,
+    )  # fmt: skip
     return result.path, load_issue(result.path, resolve=False)
 
 
@@ -323,6 +369,7 @@ def score_month(config: Config, month: str, items: list[NewsItem]) -> dict[str, 
 __all__ = [
     "DraftResult",
     "draft",
+    "draft_editions",
     "issue_from_selection",
     "score_month",
     "write_draft",

@@ -14,15 +14,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from newsletter.config import Config, SectionRule
 from newsletter.editor.scoring import Score, Scorer, keyword_pattern, text_of
 from newsletter.editor.window import Window
 from newsletter.models import NewsItem, lead_story
 from newsletter.store import Store
+from newsletter.translations import same_story
+
+if TYPE_CHECKING:
+    from newsletter.editions import Edition
 
 
 class Status(StrEnum):
@@ -77,12 +82,12 @@ def candidates(store: Store, window: Window) -> list[NewsItem]:
     return found
 
 
-def exclusion(item: NewsItem, window: Window, language: str, used: dict[str, str]) -> str | None:
+def exclusion(item: NewsItem, window: Window, edition: Edition, used: dict[str, str]) -> str | None:
     """Why ``item`` cannot be in the issue at all, or None."""
     if item.id in used:
         return f"already in the {used[item.id]} issue"
-    if item.language != language:
-        return f"in language {item.language!r}, the edition is {language!r}"
+    if not edition.matches(item.language):
+        return f"in language {item.language!r}, the edition is {edition.code!r}"
     lapsed = item.lapsed(window.send_date)
     if "deadline" in lapsed:
         return f"deadline {item.deadline} is before the send date {window.send_date}"
@@ -167,23 +172,43 @@ def select_stories(
     *,
     max_stories: int | None = None,
     used: dict[str, str] | None = None,
+    edition: Edition | None = None,
+    prefer: set[str] | None = None,
 ) -> Selection:
+    """The stories of ``edition``'s issue (the default edition's when None).
+
+    ``prefer`` names the stories another edition of this month carries (``keys_of``): their
+    versions in this edition's language come first, so a story published in both languages
+    is in both editions.
+    """
     settings = config.draft
     limit = max_stories or settings.max_stories
-    language = settings.language or config.newsletter.language
+    if edition is None:
+        from newsletter.editions import project_editions
+
+        edition = project_editions(config)[0]
+        if settings.language and len(config.newsletter.edition_languages) == 1:
+            edition = replace(edition, code=settings.language)
     scorer = Scorer(settings, config.sources, window)
     sections = Sections(config)
-    selection = Selection(window, language)
+    selection = Selection(window, edition.code)
 
     kept: list[tuple[NewsItem, Score]] = []
     for item in candidates(store, window):
         score = scorer.score(item)
-        reason = exclusion(item, window, language, used or {})
+        reason = exclusion(item, window, edition, used or {})
         if reason:
             selection.decisions.append(Decision(item, score, Status.dropped, reason))
         else:
             kept.append((item, score))
-    kept.sort(key=lambda pair: (-pair[1].total, -pair[0].published.timestamp(), pair[0].id))
+    kept.sort(
+        key=lambda pair: (
+            not _preferred(pair[0], prefer or set()),
+            -pair[1].total,
+            -pair[0].published.timestamp(),
+            pair[0].id,
+        )
+    )
 
     chosen: list[NewsItem] = []
     titles: dict[str, str] = {}
@@ -216,6 +241,10 @@ def select_stories(
         if decision.item is selection.lead:
             decision.reason = "lead story"
     return selection
+
+
+def _preferred(item: NewsItem, prefer: set[str]) -> bool:
+    return bool(prefer) and same_story(item, prefer)
 
 
 def pick_lead(

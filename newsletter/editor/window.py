@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.config import DraftSettings
+from newsletter.editions import Edition
 from newsletter.errors import IssueFileError, ProjectError
 from newsletter.issuefile.yamlio import send_day_of
 from newsletter.project import valid_month
@@ -99,16 +100,19 @@ class History:
     warnings: list[str] = field(default_factory=list)
 
 
-def earlier_issues(issues_dir: Path, month: str) -> list[tuple[str, Path]]:
-    """(month, path) of the issue files before ``month``, newest first."""
+def earlier_issues(
+    issues_dir: Path, month: str, edition: Edition | None = None
+) -> list[tuple[str, Path]]:
+    """(month, path) of the issue files (of ``edition``) before ``month``, newest first."""
     found = []
     if issues_dir.is_dir():
         for path in issues_dir.glob("*.yaml"):
             try:
-                other = valid_month(path.stem)
+                other = valid_month(path.name.split(".")[0])
             except ProjectError:
                 continue
-            if other < month:
+            expected = edition.issue_file(other) if edition else f"{other}.yaml"
+            if other < month and path.name == expected:
                 found.append((other, path))
     return sorted(found, reverse=True)
 
@@ -132,7 +136,9 @@ def _load(path: Path, history: History) -> Any:
     return data if isinstance(data, dict) else None
 
 
-def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> History:
+def read_history(
+    issues_dir: Path, month: str, settings: DraftSettings, edition: Edition | None = None
+) -> History:
     """Read the earlier issue files that matter for ``month``'s issue.
 
     The previous month's issue gives the previous send date. (After a gap of skipped
@@ -142,7 +148,7 @@ def read_history(issues_dir: Path, month: str, settings: DraftSettings) -> Histo
     hold a story young enough to be a candidate), which keeps drafting fast after years.
     """
     history = History()
-    earlier = earlier_issues(issues_dir, month)
+    earlier = earlier_issues(issues_dir, month, edition)
     if not earlier:
         return history
     latest = _load(earlier[0][1], history)

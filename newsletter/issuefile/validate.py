@@ -194,7 +194,8 @@ def validate_tree(
             bad.add(loc)
             report.add(Level.error, loc, _friendly(err), data)
     issue = report.issue
-    if issue is not None and issue.month != path.stem:
+    month, _, code = path.name.removesuffix(".yaml").partition(".")
+    if issue is not None and issue.month != month:
         report.add(
             Level.error, ("month",),
             f"is {issue.month} but the file is named {path.name}; rename the file or fix the month",
@@ -203,6 +204,13 @@ def validate_tree(
     too_long = subject_warning(issue.subject) if issue is not None else None
     if too_long:  # the words and the limit `check` uses
         report.add(Level.warning, ("subject",), too_long, data)
+    if issue is not None and code and issue.language.lower() != code.lower():
+        report.add(
+            Level.error, ("language",),
+            f"is {issue.language} but the file is named {path.name}, an edition in {code}; "
+            "rename the file or fix the language",
+            data,
+        )  # fmt: skip
     _check_stories(report, data, bad, known)
     intro = data.get("intro")
     if isinstance(intro, str):
@@ -304,6 +312,7 @@ def load_issue(path: Path, *, resolve: bool = True) -> Issue:
     if report.errors or report.issue is None:
         raise IssueFileError(
             report.message(),
-            hint=f"fix the lines above; `newsletter validate {path.stem}` checks again",
+            hint=f"fix the lines above; `newsletter validate {path.name.split('.')[0]}` checks "
+            "again",
         )
     return report.issue.resolved() if resolve else report.issue

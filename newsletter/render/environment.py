@@ -50,6 +50,8 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=bytecode_cache,
+        # {{ _("...") }} and {% trans %}: each render passes its edition's catalog.
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters.update(FILTERS)
     return env

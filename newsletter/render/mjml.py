@@ -166,10 +166,15 @@ def _locate(
 
 
 def render_mjml(
-    env: jinja2.Environment, config: Config, issue: Issue, *, web: bool = False
+    env: jinja2.Environment,
+    config: Config,
+    issue: Issue,
+    *,
+    web: bool = False,
+    locale_dir: Path | None = None,
 ) -> tuple[str, list[MjmlProblem]]:
     """The generated MJML, and what our own check of it found (with template lines)."""
-    return _mjml(env, issue_context(config, issue, web=web))
+    return _mjml(env, issue_context(config, issue, web=web, locale_dir=locale_dir))
 
 
 def _mjml(env: jinja2.Environment, context: dict[str, Any]) -> tuple[str, list[MjmlProblem]]:
@@ -219,18 +224,43 @@ def _mjml_error_template_line(env: jinja2.Environment, context: dict[str, Any]) 
 
 
 def render_issue(
-    env: jinja2.Environment, config: Config, issue: Issue, *, strict: bool = True
+    env: jinja2.Environment,
+    config: Config,
+    issue: Issue,
+    *,
+    strict: bool = True,
+    locale_dir: Path | None = None,
 ) -> Rendered:
     """The email's MJML, HTML and plain text; ``strict`` raises on MJML problems."""
-    context = issue_context(config, issue)
+    context = issue_context(config, issue, locale_dir=locale_dir)
     mjml, problems = _mjml(env, context)
     html = apply_transforms(_html_from_mjml(env, context, mjml, problems, strict))
     text = render_template(env, TEXT_TEMPLATE, context)
     return Rendered(mjml=mjml, html=html, text=text, problems=problems)
 
 
-def render_web(env: jinja2.Environment, config: Config, issue: Issue) -> str:
-    """The issue's web page: the same layout, without personal links or preheader."""
-    context = issue_context(config, issue, web=True)
+def render_web(
+    env: jinja2.Environment, config: Config, issue: Issue, *, locale_dir: Path | None = None
+) -> str:
+    """The issue's web page: the same layout, without personal links or preheader; it
+    names its versions in the other editions' languages (``hreflang``)."""
+    context = issue_context(config, issue, web=True, locale_dir=locale_dir)
     mjml, problems = _mjml(env, context)
-    return apply_transforms(_html_from_mjml(env, context, mjml, problems, strict=True), web=True)
+    page = apply_transforms(_html_from_mjml(env, context, mjml, problems, strict=True), web=True)
+    return add_alternates(
+        page, context["lang"], context["links"]["web_version"], context["alternates"]
+    )
+
+
+def add_alternates(page: str, lang: str, here: str, alternates: list[dict[str, str]]) -> str:
+    """``<link rel="alternate" hreflang>`` in the head for each other-language version."""
+    if not alternates or "</head>" not in page:
+        return page
+    from html import escape
+
+    links = [f'<link rel="alternate" hreflang="{escape(lang)}" href="{escape(here)}">']
+    links += [
+        f'<link rel="alternate" hreflang="{escape(a["lang"])}" href="{escape(a["href"])}">'
+        for a in alternates
+    ]
+    return page.replace("</head>", "\n".join(links) + "\n</head>", 1)

@@ -8,108 +8,39 @@ import textwrap
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import jinja2
 from markupsafe import Markup
 
-_EN = {
-    "read_more": "Read more",
-    "view_in_browser": "View in your browser",
-    "preferences": "Preferences",
-    "unsubscribe": "Unsubscribe",
-    "subscribe": "Subscribe",
-    "all_issues": "All issues",
-    "feed": "Feed",
-    "calls_title": "Calls and deadlines",
-    "events_title": "Events",
-    "deadline": "Deadline",
-    "when": "When",
-    "open": "Open",
-    "deadline_cta": "Details and deadline",
-    "when_cta": "Event details",
-    "no_news": "There is no news this month.",
-    "no_issues": "No issues yet.",
-    "archive_title": "All issues",
-    "draft": "Not sent",
-    "stories": "stories",
-    "story_one": "story",
-    "story_other": "stories",
-    "months": "January February March April May June July August September October November "
-    "December",
-    "date_format": "{day} {month} {year}",
-}
-_NB = {
-    "read_more": "Les mer",
-    "view_in_browser": "Se nyhetsbrevet i nettleseren",
-    "preferences": "Innstillinger",
-    "unsubscribe": "Meld deg av",
-    "subscribe": "Abonner",
-    "all_issues": "Alle utgaver",
-    "feed": "Nyhetsstrøm",
-    "calls_title": "Utlysninger og frister",
-    "events_title": "Arrangementer",
-    "deadline": "Frist",
-    "when": "Når",
-    "open": "Åpen",
-    "deadline_cta": "Detaljer og frist",
-    "when_cta": "Om arrangementet",
-    "no_news": "Ingen nyheter denne måneden.",
-    "no_issues": "Ingen utgaver ennå.",
-    "archive_title": "Alle utgaver",
-    "draft": "Ikke sendt",
-    "stories": "saker",
-    "story_one": "sak",
-    "story_other": "saker",
-    "months": "januar februar mars april mai juni juli august september oktober november desember",
-    "date_format": "{day}. {month} {year}",
-}
-LABELS: dict[str, dict[str, str]] = {"en": _EN, "nb": _NB, "no": _NB, "nn": _NB}
-RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi"})
+from newsletter.i18n import Labels, messages
 
 
-class Labels(dict[str, str]):
-    """Interface words in the issue's language (English when there is no translation)."""
-
-    @property
-    def month_names(self) -> list[str]:
-        return self["months"].split()
-
-    def count(self, number: int, noun: str) -> str:
-        """ "1 story", "3 stories": the number and the noun's form for it (``noun_one`` or
-        ``noun_other``; English and Norwegian need no more forms than these two)."""
-        return f"{number} {self[f'{noun}_one' if number == 1 else f'{noun}_other']}"
+def labels_for(lang: str, project_locale: Path | None = None) -> Labels:
+    """Interface words in ``lang`` from the message catalogs (English where one has none)."""
+    return messages(lang, project_locale).labels
 
 
-@lru_cache(maxsize=16)
-def labels_for(lang: str) -> Labels:
-    return Labels(LABELS.get(lang, _EN))
+def format_date(value: date | datetime | None, labels: Labels, style: str = "") -> str:
+    return labels.date(value, style)
 
 
-def text_direction(lang: str) -> str:
-    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+def month_title(month: str, lang: str, project_locale: Path | None = None) -> str:
+    """ "October 2020" for "2020-10", in the issue's language ("Oktober 2020")."""
+    return messages(lang, project_locale).month(month, title=True)
 
 
-def format_date(value: date | datetime | None, labels: Mapping[str, str], style: str = "") -> str:
-    if value is None:
-        return ""
-    month = labels["months"].split()[value.month - 1]
-    if style == "month_short":
-        return month[:3]
-    return labels["date_format"].format(day=value.day, month=month, year=value.year)
-
-
-def month_title(month: str, lang: str) -> str:
-    """ "October 2020" for "2020-10", in the issue's language."""
-    year, number = month.split("-")
-    name = labels_for(lang).month_names[int(number) - 1]
-    return f"{name[0].upper()}{name[1:]} {year}"
+def month_name(month: str, lang: str, project_locale: Path | None = None) -> str:
+    """ "October 2020", "mars 2024": the month as running text says it (a subject)."""
+    return messages(lang, project_locale).month(month)
 
 
 @jinja2.pass_context
 def date_filter(context: Any, value: date | datetime | None, style: str = "") -> str:
-    return format_date(value, context.get("t") or _EN, style)
+    labels = context.get("t")
+    return format_date(value, labels if isinstance(labels, Labels) else labels_for("en"), style)
 
 
 @lru_cache(maxsize=1)

@@ -113,7 +113,7 @@ async def embed_form(request: Request) -> Response:
     lang = page_language(service, request)
     words = {
         k: v.format(name=service.config.newsletter.name, email="", about="")
-        for k, v in page_labels(lang).items()
+        for k, v in page_labels(lang, service.project.locale_dir).items()
     }
     html = render_template(
         project_environment(service.project),

@@ -28,7 +28,7 @@ def confirmation_message(
     settings = config.newsletter
     words = {
         k: v.format(name=settings.name, email=to, about=settings.about)
-        for k, v in page_labels(language).items()
+        for k, v in page_labels(language, project.locale_dir).items()
     }
     context: dict[str, object] = {
         "newsletter": settings,

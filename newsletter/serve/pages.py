@@ -48,7 +48,7 @@ def render_page(
     settings = service.config.newsletter
     words = {
         key: value.format(name=settings.name, email=email, about=settings.about)
-        for key, value in page_labels(lang).items()
+        for key, value in page_labels(lang, service.project.locale_dir).items()
     }
     context.update(
         newsletter=settings,
