@@ -179,7 +179,8 @@ def windowed_draft(project: object) -> list[object]:
         engine.dispose()
     pool = [NewsItem.model_validate_json(data, context=STORED) for data in rows]
     pool = [i for i in pool if i.published >= window.start or is_open_call(i)]
-    pool = [i for i in pool if not exclusion(i, window, "en", history.used)]
+    edition = project.default_edition
+    pool = [i for i in pool if not exclusion(i, window, edition, history.used)]
     scorer = Scorer(config.draft, config.sources, window)
     pool.sort(key=lambda i: -scorer.score(i).total)
     return list(pool[: config.draft.max_stories])
