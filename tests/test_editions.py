@@ -61,7 +61,7 @@ def test_one_collect_drafts_and_builds_an_english_and_a_norwegian_edition(built:
         assert "oslocancercluster.no/nb/2020/10/" in nb and slug in nb
         assert slug not in en
     assert "impress-leads-the-way" in en and "impress-leads-the-way" not in nb
-    assert "oktober 2020" in nb.split("subject:")[1].splitlines()[0]
+    assert "subject: Førsteklassingene møtte mentorene sine" in nb  # the Norwegian lead
     assert "Fra klyngen" in nb  # the edition's own section title
     for code in ("en", "nb"):
         out = built / "build" / code / "2020-10"
@@ -120,7 +120,7 @@ def test_one_feed_per_edition(built: Path) -> None:
         assert entry_link is not None
         assert entry_link.get("href") == f"https://news.oslocancercluster.no/{code}/2020-10/"
     nb = (built / "build" / "nb" / "feed.xml").read_text()
-    assert "oktober 2020" in nb
+    assert "<title>Førsteklassingene møtte mentorene sine</title>" in nb
 
 
 def test_catalogs_are_complete() -> None:
@@ -153,3 +153,18 @@ def test_one_edition_keeps_the_historical_file_names(tmp_path: Path) -> None:
     assert [e.code for e in project.editions] == ["en"]
     assert project.issue_path("2020-10").name == "2020-10.yaml"
     assert project.issue_build_dir("2020-10") == REPO / "build" / "2020-10"
+
+
+def test_the_suggested_subject_names_the_month_in_the_editions_language() -> None:
+    from newsletter.editor.draft import suggest_subject
+    from tests.factories import news_item
+
+    project = Project.at(BILINGUAL)
+    nb = project.edition("nb")
+    lead = news_item(title="Ny studie")
+    assert suggest_subject(project.config, "2024-03", lead, nb).endswith(", mars 2024")
+    english = suggest_subject(project.config, "2024-03", lead, project.edition("en"))
+    assert english.endswith(", March 2024")
+    assert suggest_subject(project.config, "2024-03", None, nb).endswith(
+        "mars 2024: ingen nyheter denne måneden"
+    )
