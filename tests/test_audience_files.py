@@ -133,6 +133,7 @@ def test_suppress_import_names_a_bad_byte_and_a_missing_column(tmp_path: Path) -
         read_address_list(path)
 
 
+@pytest.mark.usefixtures("backend")
 def test_suppress_import_on_the_command_line(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", port=1)
     path = write(tmp_path / "u.csv", "E-post;Grunn\nann@example.org;avmeldt\n")
@@ -156,9 +157,10 @@ def test_suppress_import_on_the_command_line(tmp_path: Path) -> None:
     ],
     ids=["header-only", "all-invalid", "suppressed"],
 )
+@pytest.mark.usefixtures("backend")
 def test_an_audience_of_nobody_is_an_error(tmp_path: Path, text: str, message: str) -> None:
     project = make_project(tmp_path / "p", port=1)
-    with SuppressionList(project.store_path) as suppressions:
+    with SuppressionList(project.database) as suppressions:
         suppressions.add([(1, "ann@example.org")], "unsubscribed")
     path = write(tmp_path / "audience.csv", text)
     env = {"NEWSLETTER_SECRET": SECRET}

@@ -13,14 +13,13 @@ from newsletter.collect.lock import collect_lock
 from newsletter.errors import StoreError
 from newsletter.store import Store
 from tests.conftest import FIXTURES, LocalServer, Response, write_project
+from tests.pgserver import Backend
 from tests.test_collect_store import story
 
 
-def test_two_writers_that_both_saw_an_empty_store_store_each_story_once(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "store.db"
-    with Store(path) as first, Store(path) as second:
+def test_two_writers_that_both_saw_an_empty_store_store_each_story_once(backend: Backend) -> None:
+    """Two runs (two machines, on PostgreSQL) that both read the store before either wrote."""
+    with Store(backend.url) as first, Store(backend.url) as second:
         # Both runs loaded what was stored (nothing) before either wrote.
         first.index()
         second.index()
