@@ -322,19 +322,20 @@ def test_a_crash_between_acceptance_and_record_then_rerun_delivers_each_once(
 ) -> None:
     project = make_project(tmp_path / "p", smtp_server.port)
     path = audience(tmp_path / "a.csv", ADDRESSES)
-    record = SendLog.record
+    apply = SendLog.apply
     calls = {"n": 0}
 
-    def crashing_record(self: SendLog, issue: str, outcomes: Any, run: str) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:  # the 3rd message was accepted; die before noting it
-            raise Crash
-        record(self, issue, outcomes, run)
+    def crashing_apply(self: SendLog, issue: str, run: str, steps: Any, **kw: Any) -> Any:
+        if any(s.record for s in steps):
+            calls["n"] += 1
+            if calls["n"] == 3:  # the 3rd message was accepted; die before noting it
+                raise Crash
+        return apply(self, issue, run, steps, **kw)
 
-    monkeypatch.setattr(SendLog, "record", crashing_record)
+    monkeypatch.setattr(SendLog, "apply", crashing_apply)
     with pytest.raises(Crash):
         send(project, path)
-    monkeypatch.setattr(SendLog, "record", record)
+    monkeypatch.setattr(SendLog, "apply", apply)
     assert len(smtp_server.handler.received) == 3
 
     plan, report = send(project, path)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -61,6 +61,41 @@ class Outcome:
     status: Literal["sent", "failed", "deferred", "uncertain", "skipped"]
     detail: str = ""
     message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sender's changes to commit together (SendRun's writer joins several in one
+    transaction): record answers, take refused messages back, give claims back, mark
+    messages as being handed over, claim the next ones."""
+
+    record: Sequence[Outcome] = ()
+    take_back: Sequence[str] = ()
+    release: Sequence[str] = ()
+    release_detail: str = ""
+    hand_over: Sequence[str] = ()
+    claim: Sequence[str] = ()
+    message_ids: Sequence[str | None] = ()  # one per claim, or none at all
+
+    def doing(self) -> str:
+        """What a failure of this step is reported as (the most important part first)."""
+        if self.record:
+            return "record what the server answered"
+        if self.hand_over:
+            return "mark messages as sending"
+        if self.claim:
+            return "claim recipients"
+        return "note a refusal" if self.take_back else "release claims"
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a committed step got: the keys it handed over and claimed (the others are held
+    by another run, or were taken from this one)."""
+
+    handed: list[str]
+    claimed: list[str]
+    taken_back: list[str] = field(default_factory=list)
 
 
 class SendLog(Database):
@@ -188,71 +223,87 @@ class SendLog(Database):
         by a run that is gone. A row held by a run that is alive is never taken, and a
         ``sending`` one only when ``retake`` has ``sending`` (``--resend-uncertain``).
         """
-        retake = tuple(retake)
-        ids = list(message_ids) if message_ids is not None else [None] * len(keys)
-        wanted = dict(zip(keys, ids, strict=True))
-        now = _now()
-        with self.transaction("claim recipients in the send log", lock=LOCK) as conn:
-            alive = self._alive(conn)
-            taken: set[str] = set()
-            for part in chunks(list(wanted)):
-                query = select(send_log.c.recipient, send_log.c.status, send_log.c.run_id).where(
-                    send_log.c.issue == issue, send_log.c.recipient.in_(part)
-                )
-                for key, status, holder in conn.execute(query):
-                    held = holder is not None and alive.get(holder, False)
-                    if held or (status != "claimed" and status not in retake):
-                        taken.add(key)
-            claimed = [k for k in wanted if k not in taken]
-            stmt = insert(conn, send_log)
-            upsert = stmt.on_conflict_do_update(
-                index_elements=[send_log.c.issue, send_log.c.recipient],
-                set_={
-                    "status": "claimed",
-                    "via": stmt.excluded.via,
-                    "message_id": stmt.excluded.message_id,
-                    "attempts": send_log.c.attempts + 1,
-                    "updated": stmt.excluded.updated,
-                    "run_id": stmt.excluded.run_id,
-                },
+        step = Step(claim=tuple(keys), message_ids=tuple(message_ids or ()))
+        return self.apply(issue, run, [step], via=via, retake=tuple(retake))[0].claimed
+
+    def apply(
+        self, issue: str, run: str, steps: Sequence[Step], *, via: str = "smtp",
+        retake: tuple[Status, ...] = ("deferred",),
+    ) -> list[Done]:  # fmt: skip
+        """Commit ``steps`` of ``run`` in one durable transaction; one ``Done`` per step."""
+        doing = next((d for d in (s.doing() for s in steps) if d), "write")
+        wanted: dict[str, str | None] = {}
+        for step in steps:
+            ids = step.message_ids or [None] * len(step.claim)
+            wanted.update(zip(step.claim, ids, strict=True))
+        with self.transaction(f"{doing} in the send log", lock=LOCK) as conn:
+            back = _move(conn, issue, [k for s in steps for k in s.take_back], run, "sending",
+                         "claimed")  # fmt: skip
+            for step in steps:
+                if step.release:
+                    _release(conn, issue, step.release, step.release_detail, run)
+            _record_in(conn, issue, [o for step in steps for o in step.record], run)
+            handed = _move(conn, issue, [k for s in steps for k in s.hand_over], run, "claimed",
+                           "sending")  # fmt: skip
+            claimed = self._claim_in(conn, issue, wanted, via, run, retake) if wanted else set()
+        return [
+            Done(
+                [k for k in step.hand_over if k in handed],
+                [k for k in step.claim if k in claimed],
+                [k for k in step.take_back if k in back],
             )
-            for part in chunks(claimed):
-                conn.execute(
-                    upsert,
-                    [
-                        {"issue": issue, "recipient": key, "status": "claimed", "via": via,
-                         "message_id": wanted[key], "attempts": 1, "updated": now,
-                         "run_id": run}
-                        for key in part
-                    ],
-                )  # fmt: skip
-        return claimed
+            for step in steps
+        ]
+
+    def _claim_in(
+        self, conn: Connection, issue: str, wanted: dict[str, str | None], via: str, run: str,
+        retake: tuple[Status, ...],
+    ) -> set[str]:  # fmt: skip
+        now = _now()
+        found: list[Any] = []
+        for part in chunks(list(wanted)):
+            query = select(send_log.c.recipient, send_log.c.status, send_log.c.run_id).where(
+                send_log.c.issue == issue, send_log.c.recipient.in_(part)
+            )
+            found += conn.execute(query).all()
+        # Who is alive is asked only when a row has a holder (never on a first send).
+        alive = self._alive(conn) if any(holder for _, _, holder in found) else {}
+        taken: set[str] = set()
+        for key, status, holder in found:
+            held = holder is not None and alive.get(holder, False)
+            if held or (status != "claimed" and status not in retake):
+                taken.add(key)
+        claimed = [k for k in wanted if k not in taken]
+        stmt = insert(conn, send_log)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[send_log.c.issue, send_log.c.recipient],
+            set_={
+                "status": "claimed",
+                "via": stmt.excluded.via,
+                "message_id": stmt.excluded.message_id,
+                "attempts": send_log.c.attempts + 1,
+                "updated": stmt.excluded.updated,
+                "run_id": stmt.excluded.run_id,
+            },
+        )
+        for part in chunks(claimed):
+            conn.execute(
+                upsert,
+                [
+                    {"issue": issue, "recipient": key, "status": "claimed", "via": via,
+                     "message_id": wanted[key], "attempts": 1, "updated": now, "run_id": run}
+                    for key in part
+                ],
+            )  # fmt: skip
+        return set(claimed)
 
     def hand_over(self, issue: str, keys: Iterable[str], run: str) -> list[str]:
         """``claimed`` -> ``sending`` for the keys ``run`` still holds; returns those."""
-        return self._move(issue, keys, run, "claimed", "sending", "mark messages as sending")
+        return self.apply(issue, run, [Step(hand_over=tuple(keys))])[0].handed
 
     def take_back(self, issue: str, keys: Iterable[str], run: str) -> list[str]:
         """``sending`` -> ``claimed``: the server certainly did not accept them after all."""
-        return self._move(issue, keys, run, "sending", "claimed", "note a refusal")
-
-    def _move(self, issue: str, keys: Iterable[str], run: str, old: str, new: str,
-              doing: str) -> list[str]:  # fmt: skip
-        moved = []
-        now = _now()
-        with self.transaction(f"{doing} in the send log", lock=LOCK) as conn:
-            for key in keys:
-                cursor = conn.execute(
-                    update(send_log)
-                    .where(
-                        send_log.c.issue == issue, send_log.c.recipient == key,
-                        send_log.c.run_id == run, send_log.c.status == old,
-                    )
-                    .values(status=new, updated=now)
-                )  # fmt: skip
-                if cursor.rowcount:
-                    moved.append(key)
-        return moved
+        return self.apply(issue, run, [Step(take_back=tuple(keys))])[0].taken_back
 
     def record(self, issue: str, outcomes: Iterable[Outcome], run: str) -> None:
         """Write what happened, in one transaction.
@@ -261,57 +312,11 @@ class SendLog(Database):
         message); the others only while ``run`` holds it. ``uncertain`` stays ``sending``
         but is let go by the run, so other runs see it as uncertain at once.
         """
-        now = _now()
-        row = and_(send_log.c.issue == issue, send_log.c.recipient == bindparam("b_key"))
-        held = and_(row, send_log.c.run_id == run)
-        let_go: list[dict[str, Any]] = []
-        sent: list[dict[str, Any]] = []
-        other: list[dict[str, Any]] = []
-        for o in outcomes:
-            values = {
-                "b_key": o.key,
-                "b_detail": o.detail,
-                "b_mid": o.message_id,
-                "b_new": o.status,
-            }
-            if o.status == "uncertain":
-                let_go.append(values)
-            elif o.status == "sent":
-                sent.append(values)
-            elif o.status != "skipped":
-                other.append(values)
-        with self.transaction("record what the server answered in the send log", lock=LOCK) as conn:
-            if let_go:
-                conn.execute(
-                    update(send_log)
-                    .where(held)
-                    .values(run_id=None, detail=bindparam("b_detail"), updated=now),
-                    let_go,
-                )
-            for batch, where in ((sent, row), (other, held)):
-                if batch:
-                    conn.execute(
-                        update(send_log).where(where).values(
-                            status=bindparam("b_new"), detail=bindparam("b_detail"), run_id=None,
-                            message_id=func.coalesce(bindparam("b_mid"), send_log.c.message_id),
-                            updated=now,
-                        ),
-                        batch,
-                    )  # fmt: skip
+        self.apply(issue, run, [Step(record=tuple(outcomes))])
 
     def release(self, issue: str, keys: Iterable[str], detail: str, run: str) -> None:
         """Give back claims for messages that never reached the server (``deferred``)."""
-        now = _now()
-        with self.transaction("release claims in the send log", lock=LOCK) as conn:
-            for part in chunks(list(keys)):
-                conn.execute(
-                    update(send_log)
-                    .where(
-                        send_log.c.issue == issue, send_log.c.recipient.in_(part),
-                        send_log.c.run_id == run, send_log.c.status == "claimed",
-                    )
-                    .values(status="deferred", run_id=None, detail=detail, updated=now)
-                )  # fmt: skip
+        self.apply(issue, run, [Step(release=tuple(keys), release_detail=detail)])
 
 
 def _end(conn: Connection, run: str, detail: str) -> None:
@@ -323,3 +328,71 @@ def _end(conn: Connection, run: str, detail: str) -> None:
     )
     conn.execute(update(send_log).where(send_log.c.run_id == run).values(run_id=None, updated=now))
     conn.execute(delete(send_runs).where(send_runs.c.id == run))
+
+
+def _record_in(conn: Connection, issue: str, outcomes: Iterable[Outcome], run: str) -> None:
+    now = _now()
+    row = and_(send_log.c.issue == issue, send_log.c.recipient == bindparam("b_key"))
+    held = and_(row, send_log.c.run_id == run)
+    let_go: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for o in outcomes:
+        values = {
+            "b_key": o.key,
+            "b_detail": o.detail,
+            "b_mid": o.message_id,
+            "b_new": o.status,
+        }
+        if o.status == "uncertain":
+            let_go.append(values)
+        elif o.status == "sent":
+            sent.append(values)
+        elif o.status != "skipped":
+            other.append(values)
+    if let_go:
+        conn.execute(
+            update(send_log)
+            .where(held)
+            .values(run_id=None, detail=bindparam("b_detail"), updated=now),
+            let_go,
+        )
+    for batch, where in ((sent, row), (other, held)):
+        if batch:
+            conn.execute(
+                update(send_log).where(where).values(
+                    status=bindparam("b_new"), detail=bindparam("b_detail"), run_id=None,
+                    message_id=func.coalesce(bindparam("b_mid"), send_log.c.message_id),
+                    updated=now,
+                ),
+                batch,
+            )  # fmt: skip
+
+
+def _move(conn: Connection, issue: str, keys: Sequence[str], run: str, old: str,
+          new: str) -> set[str]:  # fmt: skip
+    """``old`` -> ``new`` for the ``keys`` that ``run`` holds in ``old``; returns those."""
+    moved: set[str] = set()
+    for part in chunks(list(keys)):
+        mine = and_(
+            send_log.c.issue == issue, send_log.c.recipient.in_(part),
+            send_log.c.run_id == run, send_log.c.status == old,
+        )  # fmt: skip
+        found = {k for (k,) in conn.execute(select(send_log.c.recipient).where(mine))}
+        if found:  # the lock is held: nothing changes between the two statements
+            conn.execute(update(send_log).where(mine).values(status=new, updated=_now()))
+            moved |= found
+    return moved
+
+
+def _release(conn: Connection, issue: str, keys: Sequence[str], detail: str, run: str) -> None:
+    now = _now()
+    for part in chunks(list(keys)):
+        conn.execute(
+            update(send_log)
+            .where(
+                send_log.c.issue == issue, send_log.c.recipient.in_(part),
+                send_log.c.run_id == run, send_log.c.status == "claimed",
+            )
+            .values(status="deferred", run_id=None, detail=detail, updated=now)
+        )  # fmt: skip
