@@ -30,7 +30,17 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fixed order of the table; each name is a module of this package.
-WORKLOADS = ("render", "preview", "collect", "select", "items", "export", "startup", "sendlog")
+WORKLOADS = (
+    "render",
+    "preview",
+    "collect",
+    "select",
+    "items",
+    "export",
+    "startup",
+    "sendlog",
+    "send",
+)
 
 # Medians over this many timed runs (after one untimed warm-up run).
 REPEAT_QUICK = 3

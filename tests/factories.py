@@ -149,15 +149,19 @@ def approved_sample_issues(root: Path) -> None:
     approve(root)
 
 
-def send_project(root: Path, port: int, extra: str = "") -> Project:
-    """A copy of this repository's project that sends to 127.0.0.1:``port`` without waiting;
-    its issues are approved and not yet sent."""
+def send_project(
+    root: Path, port: int, extra: str = "", *, connections: int | None = None
+) -> Project:
+    """A copy of this repository's project that sends to 127.0.0.1:``port`` without waiting
+    (over ``connections`` SMTP connections; the default of [smtp] when None); its issues are
+    approved and not yet sent."""
     root.mkdir(parents=True)
     approved_sample_issues(root)
     text = without_tables((REPO / "newsletter.toml").read_text(), "smtp", "send")
+    lanes = f"connections = {connections}\n" if connections else ""
     (root / "newsletter.toml").write_text(
         text + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
-        f"\n[send]\nretry_delay = 0\nmax_attempts = 3\n{extra}"
+        f"{lanes}\n[send]\nretry_delay = 0\nmax_attempts = 3\n{extra}"
     )
     return Project.at(root)
 

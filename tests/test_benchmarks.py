@@ -329,6 +329,10 @@ TINY = [
     "export.WARMUP=20",
     "startup.REPEAT_QUICK=1",
     "sendlog.RECIPIENTS_QUICK=20",
+    "send.RECIPIENTS_QUICK=30",
+    "send.POOL=5",
+    "send.MEMORY_SIZES_QUICK_SMALL=20",
+    "send.MEMORY_SIZES_QUICK_LARGE=60",
 ]
 
 

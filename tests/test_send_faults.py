@@ -128,8 +128,13 @@ def server() -> Iterator[FaultHandler]:
         controller.stop()
 
 
-def project_for(tmp_path: Path, server: FaultHandler, retry_delay: float = 0) -> Path:
-    root = make_project(tmp_path / "p", server.port).root  # type: ignore[attr-defined]
+def project_for(
+    tmp_path: Path, server: FaultHandler, retry_delay: float = 0, connections: int = 1
+) -> Path:
+    """One connection unless asked: these scenarios place a kill at one exact point of one
+    connection's conversation (tests/test_send_lanes.py kills sends over four)."""
+    port = server.port  # type: ignore[attr-defined]
+    root = make_project(tmp_path / "p", port, connections=connections).root
     toml = root / "newsletter.toml"
     toml.write_text(toml.read_text().replace("retry_delay = 0\n", f"retry_delay = {retry_delay}\n"))
     return root
@@ -231,13 +236,15 @@ def kill_when_asleep(
 # --- two runs at once ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("connections", [1, 4])
 def test_a_send_and_a_resend_uncertain_at_once_never_send_twice(
-    tmp_path: Path, server: FaultHandler
+    tmp_path: Path, server: FaultHandler, connections: int
 ) -> None:
-    project = project_for(tmp_path, server)
+    project = project_for(tmp_path, server, connections=connections)
     addresses = [f"c{i:02d}@example.org" for i in range(30)]
     recipients = audience(tmp_path / "a.csv", addresses)
-    server.rcpt_gate = 2  # the first message of each waits until both hold a claim
+    # The first message of each connection waits until every connection of both holds a claim.
+    server.rcpt_gate = 2 * connections
     plain = start(project, recipients)
     resend = start(project, recipients, "--resend-uncertain")
     (code_a, out_a, err_a), (code_b, out_b, err_b) = finish(plain), finish(resend)
@@ -328,10 +335,14 @@ def test_ten_random_kills_then_a_rerun_deliver_each_recipient_once(
     deliverable = [a for a in addresses if a != undeliverable]
     assert server.count() == Counter(deliverable), f"seed {seed}: each exactly once"
     final = standing(project)
-    uncertain = sorted(k for k, s in final.items() if s == "uncertain")
-    assert uncertain == sorted(in_doubt), f"seed {seed}: uncertain only where it was accepted"
+    uncertain = {k for k, s in final.items() if s == "uncertain"}
+    # Killed inside DATA: in doubt. A kill at the next MAIL or RCPT may also find the message
+    # before it accepted but not yet recorded (its answer is committed with the next claim):
+    # in doubt too, but never one the server did not accept, and at most one per kill.
+    assert set(in_doubt) <= uncertain <= set(server.accepted), f"seed {seed}: {uncertain}"
+    assert len(uncertain) <= len(plan), f"seed {seed}: at most one in doubt per kill"
     assert final[undeliverable] == "failed"
-    assert {s for k, s in final.items() if k not in in_doubt and k != undeliverable} == {"sent"}
+    assert {s for k, s in final.items() if k not in uncertain and k != undeliverable} == {"sent"}
 
 
 # --- the send log fails in the middle of a send ----------------------------------------------

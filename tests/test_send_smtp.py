@@ -145,7 +145,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 def smtp_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The secret set, and no SMTP setting from the environment of whoever runs the tests."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    for name in ("HOST", "PORT", "SECURITY", "USERNAME", "PASSWORD", "TIMEOUT"):
+    for name in ("HOST", "PORT", "SECURITY", "USERNAME", "PASSWORD", "TIMEOUT", "CONNECTIONS"):
         monkeypatch.delenv(f"NEWSLETTER_SMTP_{name}", raising=False)
 
 
@@ -172,7 +172,7 @@ def send(project: Project, path: Path, **plan_options: Any) -> Any:
 def test_one_connection_every_message_once_and_a_rerun_sends_nothing(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
-    project = make_project(tmp_path / "p", smtp_server.port)
+    project = make_project(tmp_path / "p", smtp_server.port, connections=1)
     path = audience(tmp_path / "a.csv", ADDRESSES)
     plan, report = send(project, path)
     assert report.sent == 6 and report.ok
@@ -207,7 +207,7 @@ def test_one_connection_every_message_once_and_a_rerun_sends_nothing(
 def test_temporary_refusals_are_retried_and_delivered_once(
     tmp_path: Path, smtp_server: SmtpServer, stage: str, reply: str
 ) -> None:
-    project = make_project(tmp_path / "p", smtp_server.port)
+    project = make_project(tmp_path / "p", smtp_server.port, connections=1)
     smtp_server.handler.fault("r2@example.org", stage, reply, reply)  # two bad tries, then OK
     _, report = send(project, audience(tmp_path / "a.csv", ADDRESSES))
     assert report.sent == 6 and report.ok
@@ -320,7 +320,7 @@ class Crash(BaseException):
 def test_a_crash_between_acceptance_and_record_then_rerun_delivers_each_once(
     tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = make_project(tmp_path / "p", smtp_server.port)
+    project = make_project(tmp_path / "p", smtp_server.port, connections=1)
     path = audience(tmp_path / "a.csv", ADDRESSES)
     apply = SendLog.apply
     calls = {"n": 0}
@@ -349,26 +349,26 @@ def test_a_crash_between_acceptance_and_record_then_rerun_delivers_each_once(
 def test_a_crash_before_the_message_leaves_then_rerun_delivers_each_once(
     tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = make_project(tmp_path / "p", smtp_server.port)
+    project = make_project(tmp_path / "p", smtp_server.port, connections=1)
     path = audience(tmp_path / "a.csv", ADDRESSES)
-    original = SmtpTransport.deliver
-    calls = {"n": 0}
+    apply = SendLog.apply
 
-    def crashing_deliver(self: SmtpTransport, batch: Any, handover: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 4:  # claimed, but never handed to the server
-            raise Crash
-        return original(self, batch, handover)
+    def crashing_apply(self: SendLog, issue: str, run: str, steps: Any, **kw: Any) -> Any:
+        done = apply(self, issue, run, steps, **kw)
+        if any("r0@example.org" in s.claim for s in steps):
+            raise Crash  # claimed (on disk), but never handed to the server
+        return done
 
-    monkeypatch.setattr(SmtpTransport, "deliver", crashing_deliver)
+    monkeypatch.setattr(SendLog, "apply", crashing_apply)
     with pytest.raises(Crash):
         send(project, path)
-    monkeypatch.setattr(SmtpTransport, "deliver", original)
+    monkeypatch.setattr(SendLog, "apply", apply)
+    assert smtp_server.handler.received == []
     with SendLog(project.database) as log:
-        assert log.standing("2020-10")["r3@example.org"] == "deferred", "not in doubt"
+        assert log.standing("2020-10") == {"r0@example.org": "deferred"}, "not in doubt"
     plan, report = send(project, path)
     # Claimed but never handed over is not uncertain: the next run simply sends it.
-    assert plan.uncertain == [] and report.sent == 3
+    assert plan.uncertain == [] and report.sent == 6
     assert smtp_server.handler.count() == Counter(ADDRESSES)
 
 

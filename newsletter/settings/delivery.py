@@ -29,6 +29,9 @@ class SmtpSettings(Strict):
     password: Annotated[str | None, AfterValidator(_no_password)] = None
     timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per SMTP reply.")
     envelope_from: Email | None = Field(default=None, description="Bounce address.")
+    connections: int = Field(
+        default=4, ge=1, le=32, description="SMTP connections at once (one message each)."
+    )
 
 
 class SendSettings(Strict):

@@ -378,10 +378,13 @@ def _move(conn: Connection, issue: str, keys: Sequence[str], run: str, old: str,
             send_log.c.issue == issue, send_log.c.recipient.in_(part),
             send_log.c.run_id == run, send_log.c.status == old,
         )  # fmt: skip
-        found = {k for (k,) in conn.execute(select(send_log.c.recipient).where(mine))}
-        if found:  # the lock is held: nothing changes between the two statements
-            conn.execute(update(send_log).where(mine).values(status=new, updated=_now()))
-            moved |= found
+        done = conn.execute(update(send_log).where(mine).values(status=new, updated=_now()))
+        if done.rowcount == len(part):
+            moved.update(part)
+        elif done.rowcount:  # some were not ours (any more): ask which were
+            now_new = and_(mine.clauses[0], mine.clauses[1], mine.clauses[2],
+                           send_log.c.status == new)  # fmt: skip
+            moved |= {k for (k,) in conn.execute(select(send_log.c.recipient).where(now_new))}
     return moved
 
 

@@ -16,9 +16,9 @@ why it is resolved as at-most-once.
 from __future__ import annotations
 
 from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
+from newsletter.deliver.send.lanes import Pacer
 from newsletter.deliver.send.plan import Plan, plan_send
 from newsletter.deliver.send.run import (
-    Pacer,
     SendReport,
     dry_run,
     parse_rate,

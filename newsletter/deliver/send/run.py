@@ -2,9 +2,11 @@
 
 Per batch: wait for the ``--rate`` slot, make the transport ready (connected), and only then
 claim the recipients in the send log, so that a crash while waiting or connecting leaves
-nothing behind. The transport marks each message ``sending`` right before the server may
-accept it, and the answer is recorded at once. A run that stops for any reason gives its
-unsent claims back; one that dies leaves them free for the next run.
+nothing behind. A transport with its own connections (SMTP) gets the whole plan as a feed
+instead, and does the same per message on each connection (``lanes.py``). The transport marks
+each message ``sending`` right before the server may accept it, and the answer is recorded at
+once. A run that stops for any reason gives its unsent claims back; one that dies leaves them
+free for the next run.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import TYPE_CHECKING
 from newsletter.deliver import merge
 from newsletter.deliver.export import Prepared, chunks
 from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
+from newsletter.deliver.send.lanes import Feed, Pacer, RunLog, Sending
 from newsletter.deliver.send.plan import Plan
-from newsletter.deliver.send.transport import Outgoing, Transport, Unlogged
+from newsletter.deliver.send.transport import Outgoing, Streaming, Transport, Unlogged
 from newsletter.errors import SendError, StoreError
 from newsletter.store.sendlog import Outcome
 from newsletter.store.sendrun import LEASE, SendRun
@@ -70,26 +73,6 @@ def parse_rate(value: str | float | None) -> float | None:
     return float(match.group(1)) / per
 
 
-class Pacer:
-    """Keeps the average at ``rate`` messages per second (no burst beyond one batch)."""
-
-    def __init__(self, rate: float | None, clock: Clock) -> None:
-        self.rate = rate
-        self.clock = clock
-        self.start = clock.monotonic()
-        self.count = 0
-
-    def wait(self) -> None:
-        """Until the next message's slot."""
-        if self.rate:
-            delay = self.start + self.count / self.rate - self.clock.monotonic()
-            if delay > 0:
-                self.clock.sleep(delay)
-
-    def spent(self, messages: int) -> None:
-        self.count += messages
-
-
 class _Handover:
     def __init__(self, run: SendRun) -> None:
         self.run = run
@@ -124,7 +107,16 @@ def run_send(
     run = SendRun(plan.prepared.project.database, month, lease=lease)
     try:
         with transport:
-            for batch in chunks(iter(plan.recipients), transport.batch_size):
+            if isinstance(transport, Streaming):  # its own connections, each a lane
+                feed = Feed(plan.recipients, transport.build, personalizer)
+                log = RunLog(run, transport.name, plan.retake)
+                sending = Sending(feed, log, pacer, report, should_stop, on_progress,
+                                  lost=lambda: run.lost)  # fmt: skip
+                transport.stream(sending, log)
+                batches: Iterator[list[Recipient]] = iter(())
+            else:
+                batches = chunks(iter(plan.recipients), transport.batch_size)
+            for batch in batches:
                 if should_stop():
                     report.interrupted = True
                     break

@@ -1,27 +1,23 @@
-"""Sending over SMTP: one connection, reused and reopened when the server drops it.
+"""Sending over SMTP: ``[smtp] connections`` connections at once (default 4), pipelined.
 
 Settings come from ``[smtp]`` in newsletter.toml, then ``NEWSLETTER_SMTP_*`` environment
 variables, then ``--smtp-host``/``--smtp-port``; the password only ever from
 ``NEWSLETTER_SMTP_PASSWORD``. ``security`` is ``starttls`` (port 587), ``ssl`` (465) or
 ``none`` (a local relay; a password is then refused, so it never crosses the network in clear).
 
-Replies: 2xx accepted; 4xx (and a dropped connection before the message was complete) is
-retried with exponential backoff, up to ``[send] max_attempts``, then left ``deferred`` for
-the next run; 5xx is a permanent failure for that recipient. The transaction is driven step
-by step (MAIL, RCPT, DATA, the text, the final ".") so the code knows what the server has
-seen. The message is marked ``sending`` in the send log after its text went out and right
-before the final "." does: only a crash or a connection lost while waiting for the reply to
-that "." is ambiguous, and that message is reported as uncertain instead of being sent again.
-A refusal of the final "." (4xx) takes the mark back before the retry.
+Each connection is a lane (``smtplane.py``: the claims, replies, retries and the one window of
+doubt); ``lanes.py`` shares the recipients, the ``--rate`` pacer and the run's send-log writer
+between them. A message is written once per recipient from the issue's pre-encoded template,
+dot-stuffed with one ``bytes.replace`` and sent as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,14 +30,15 @@ from newsletter.store.sendlog import Outcome
 if TYPE_CHECKING:
     from newsletter.config import SmtpSettings
     from newsletter.deliver.export.prepared import Prepared
-    from newsletter.deliver.merge import Personal
+    from newsletter.deliver.merge import Personal, Personalizer
     from newsletter.deliver.message import MessageTemplate
     from newsletter.deliver.recipient import Recipient
+    from newsletter.deliver.send.lanes import Committer, Sending
 
 ENV = "NEWSLETTER_SMTP_"
 Security = Literal["starttls", "ssl", "none"]
 MAX_BACKOFF = 300.0
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+MAX_CONNECTIONS = 32
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -54,6 +51,7 @@ class SmtpConfig:
     password: str | None
     timeout: float
     envelope_from: str
+    connections: int = 1
     # No [smtp] table, NEWSLETTER_SMTP_HOST or --smtp-host: the defaults are only a guess.
     defaulted: bool = False
 
@@ -95,6 +93,14 @@ def resolve(
     if security not in ("starttls", "ssl", "none"):
         raise ConfigError(f"{ENV}SECURITY={security!r}: use starttls, ssl or none")
     timeout = number("TIMEOUT", t, float) if (t := var("TIMEOUT")) else settings.timeout
+    lanes = (
+        int(number("CONNECTIONS", c, int)) if (c := var("CONNECTIONS")) else settings.connections
+    )
+    if not 1 <= lanes <= MAX_CONNECTIONS:
+        raise ConfigError(
+            f"{ENV}CONNECTIONS={lanes}: use 1 to {MAX_CONNECTIONS} connections",
+            hint="4 suits most servers; some allow fewer connections from one sender",
+        )
     config = SmtpConfig(
         host=host or var("HOST") or settings.host,
         port=port_value,
@@ -103,6 +109,7 @@ def resolve(
         password=env.get(ENV + "PASSWORD") or None,
         timeout=timeout,
         envelope_from=settings.envelope_from or envelope_from,
+        connections=lanes,
         defaulted=not configured and not host and not var("HOST"),
     )
     if config.username and not config.password:
@@ -118,20 +125,6 @@ def resolve(
     return config
 
 
-class _Transient(Exception):
-    """The server did not take the message, but may later: retry."""
-
-    def __init__(self, detail: str, *, drop: bool = False) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.drop = drop
-
-
-def _reply(code: int, message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    return f"{code} {' '.join(text.split())}"
-
-
 class SmtpTransport:
     name = "smtp"
     batch_size = 1
@@ -144,48 +137,125 @@ class SmtpTransport:
         max_attempts: int = 4,
         retry_delay: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        pipelining: bool = True,
     ) -> None:
         self.config = config
         self.template = template
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.sleep = sleep
-        self.conn: smtplib.SMTP | None = None
-        self.connections = 0  # how many times a connection was opened (tests, summary)
+        self.pipelining = pipelining  # used where the server offers it
+        self.opened = 0  # how many connections were opened (tests, summary)
+        self._lock = threading.Lock()
+        self._context: ssl.SSLContext | None = None
 
     def describe(self) -> str:
-        return self.config.describe()
+        cfg = self.config
+        lanes = f", {cfg.connections} connections" if cfg.connections > 1 else ""
+        return f"{cfg.describe()[:-1]}{lanes})"
 
     def build(self, recipient: Recipient, personal: Personal) -> Outgoing:
-        return Outgoing(recipient, personal, self.template.render(personal))
+        """The message as it goes on the wire: dot-stuffed once (RFC 5321 4.5.2), CRLF."""
+        data = self.template.render(personal).replace(b"\r\n.", b"\r\n..")
+        if data.startswith(b"."):
+            data = b"." + data
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        return Outgoing(recipient, personal, data)
 
     def __enter__(self) -> SmtpTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        pass
 
-    def close(self) -> None:
-        if self.conn is not None:
+    def open(self) -> None:
+        """Nothing to do: each lane connects before it claims anything."""
+
+    # --- sending -----------------------------------------------------------------------------
+
+    def stream(self, sending: Sending, log: Committer) -> None:
+        """Send the whole feed over ``[smtp] connections`` lanes at once."""
+        from newsletter.deliver.send.lanes import run_lanes
+        from newsletter.deliver.send.smtplane import Lane
+
+        def lane(index: int) -> None:
+            Lane(self, sending, log, first=index == 0).run()
+
+        run_lanes(self.config.connections, lane, sending)
+
+    def deliver(self, batch: Sequence[Outgoing], handover: Handover) -> list[Outcome]:
+        """``batch`` (already claimed, or proofs) over one connection; one outcome each."""
+        from newsletter.deliver.send.clock import SYSTEM_CLOCK
+        from newsletter.deliver.send.lanes import Feed, HandoverLog, Pacer, Sending
+        from newsletter.deliver.send.run import SendReport
+        from newsletter.deliver.send.smtplane import Lane
+
+        log = HandoverLog(batch, handover)
+        feed = Feed((), self.build, cast("Personalizer", None))
+        for item in batch:
+            feed.give_back(item)
+        sending = Sending(feed, log, Pacer(None, SYSTEM_CLOCK), SendReport())
+        Lane(self, sending, log, first=True).run()
+        keys = [o.recipient.key for o in batch]
+        return [log.outcomes.get(k) or Outcome(k, "deferred", "not sent") for k in keys]
+
+    # --- what lanes ask -----------------------------------------------------------------------
+
+    @property
+    def connect_attempts(self) -> int:
+        """Without any SMTP settings, one try: waiting on a guessed server helps no one."""
+        return 1 if self.config.defaulted else self.max_attempts
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
+
+    def envelope(self, item: Outgoing) -> list[bytes]:
+        """MAIL, RCPT and DATA for ``item``; SendError for an address the server cannot take."""
+        sender, rcpt = self.config.envelope_from, item.recipient.email
+        try:
+            return [f"MAIL FROM:<{sender}>\r\n".encode("ascii"),
+                    f"RCPT TO:<{rcpt}>\r\n".encode("ascii"), b"DATA\r\n"]  # fmt: skip
+        except UnicodeEncodeError:
+            raise SendError(f"{rcpt}: an address that is not ASCII needs SMTPUTF8") from None
+
+    def unreachable(self, detail: str) -> SendError:
+        if self.config.defaulted:
+            return SendError(
+                f"newsletter.toml has no [smtp] table, and no mail server answers at the "
+                f"default {self.config.describe()}: {detail}",
+                hint="add an [smtp] table (host, port, security, username; `newsletter init` "
+                "writes a commented one), or set NEWSLETTER_SMTP_HOST, or pass --smtp-host",
+            )
+        return SendError(
+            f"{detail} (after {self.connect_attempts} attempts)",
+            hint="check the server is running and [smtp] host/port; rerun to resume",
+        )
+
+    def _tls(self) -> ssl.SSLContext:
+        """One TLS context for every connection (loading the CA store takes a while)."""
+        with self._lock:
+            if self._context is None:
+                self._context = ssl.create_default_context()
+            return self._context
+
+    @staticmethod
+    def hang_up(conn: smtplib.SMTP, *, polite: bool) -> None:
+        if polite:
             try:
-                self.conn.quit()
+                conn.quit()
+                return
             except (smtplib.SMTPException, OSError):
-                self.conn.close()
-            self.conn = None
+                pass
+        with contextlib.suppress(OSError):
+            conn.close()
 
-    def _drop(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(OSError):
-                self.conn.close()
-            self.conn = None
+    def connect(self) -> smtplib.SMTP:
+        """A new connection, greeted and logged in; Transient when worth trying again."""
+        from newsletter.deliver.send.smtplane import Transient, reply_text
 
-    # --- connecting ---------------------------------------------------------------------------
-
-    def _connect(self) -> smtplib.SMTP:
-        if self.conn is not None:
-            return self.conn
         cfg = self.config
-        context = ssl.create_default_context()
+        context = self._tls() if cfg.security != "none" else None
         try:
             if cfg.security == "ssl":
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -213,7 +283,7 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(
                 f"{cfg.describe()} refused the login of {cfg.username!r}: "
-                f"{_reply(exc.smtp_code, exc.smtp_error)}",
+                f"{reply_text(exc.smtp_code, exc.smtp_error)}",
                 hint="check NEWSLETTER_SMTP_USERNAME / [smtp] username and "
                 "NEWSLETTER_SMTP_PASSWORD",
             ) from exc
@@ -223,134 +293,15 @@ class SmtpTransport:
                 hint="the server offers no STARTTLS or no login; check [smtp] security",
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            detail = _reply(exc.smtp_code, exc.smtp_error)
+            detail = reply_text(exc.smtp_code, exc.smtp_error)
             if exc.smtp_code >= 500:
                 raise SendError(f"{cfg.describe()} refused the session: {detail}") from exc
-            raise _Transient(detail, drop=True) from exc
+            raise Transient(detail, drop=True) from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise _Transient(f"cannot connect to {cfg.describe()}: {exc}", drop=True) from exc
-        self.conn = conn
-        self.connections += 1
+            raise Transient(f"cannot connect to {cfg.describe()}: {exc}", drop=True) from exc
+        with self._lock:
+            self.opened += 1
         return conn
-
-    def open(self) -> None:
-        """Connected (and logged in), retrying with backoff; nothing is claimed meanwhile.
-
-        Without any SMTP settings there is one try: waiting on a guessed server helps no one.
-        """
-        attempts = 1 if self.config.defaulted else self.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                self._connect()
-                return
-            except _Transient as exc:
-                detail = exc.detail
-                self._drop()
-            if attempt < attempts:
-                self._backoff(attempt)
-        if self.config.defaulted:
-            raise SendError(
-                f"newsletter.toml has no [smtp] table, and no mail server answers at the "
-                f"default {self.config.describe()}: {detail}",
-                hint="add an [smtp] table (host, port, security, username; `newsletter init` "
-                "writes a commented one), or set NEWSLETTER_SMTP_HOST, or pass --smtp-host",
-            )
-        raise SendError(
-            f"{detail} (after {self.max_attempts} attempts)",
-            hint="check the server is running and [smtp] host/port; rerun to resume",
-        )
-
-    def _backoff(self, attempt: int) -> None:
-        self.sleep(min(self.retry_delay * 2 ** (attempt - 1), MAX_BACKOFF))
-
-    # --- one message --------------------------------------------------------------------------
-
-    def deliver(self, batch: Sequence[Outgoing], handover: Handover) -> list[Outcome]:
-        return [self._send(item, handover) for item in batch]
-
-    def _send(self, item: Outgoing, handover: Handover) -> Outcome:
-        detail = ""
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._transaction(self._connect(), item, handover)
-            except _Transient as exc:
-                detail = exc.detail
-                if exc.drop:
-                    self._drop()
-            if attempt < self.max_attempts:
-                self._backoff(attempt)  # still claimed, never in doubt: a crash here frees it
-        detail = f"{detail} (after {self.max_attempts} attempts)"
-        return Outcome(item.recipient.key, "deferred", detail)
-
-    def _reset(self, conn: smtplib.SMTP) -> None:
-        try:
-            conn.rset()
-        except (smtplib.SMTPException, OSError):
-            self._drop()
-
-    def _transaction(self, conn: smtplib.SMTP, item: Outgoing, handover: Handover) -> Outcome:
-        """MAIL, RCPT, DATA, the text, then "." once the handover is logged; returns the
-        outcome or raises _Transient to retry."""
-        key = item.recipient.key
-        sender = self.config.envelope_from
-        try:
-            code, reply = conn.mail(sender)
-            if code != 250:
-                self._reset(conn)
-                if code >= 500:
-                    raise SendError(
-                        f"{self.config.describe()} refuses the sender {sender}: "
-                        f"{_reply(code, reply)}",
-                        hint="check [newsletter] from_email or [smtp] envelope_from is allowed "
-                        "to send through this server",
-                    )
-                raise _Transient(_reply(code, reply), drop=code == 421)
-            code, reply = conn.rcpt(item.recipient.email)
-            if code not in (250, 251):
-                self._reset(conn)
-                if code >= 500:
-                    return Outcome(key, "failed", _reply(code, reply))
-                raise _Transient(_reply(code, reply), drop=code == 421)
-            conn.putcmd("data")
-            code, reply = conn.getreply()
-            if code != 354:
-                self._reset(conn)
-                if code >= 500:
-                    return Outcome(key, "failed", _reply(code, reply))
-                raise _Transient(_reply(code, reply), drop=code == 421)
-            text = _LEADING_DOT.sub(b"..", item.data)
-            conn.send(text if text.endswith(b"\r\n") else text + b"\r\n")
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            # The server cannot have taken a message it never got to the end of.
-            raise _Transient(f"connection lost: {exc or type(exc).__name__}", drop=True) from exc
-        try:
-            ours = handover.begin([item])
-        except BaseException:
-            self._drop()  # a message without its final "." is discarded by the server
-            raise
-        if not ours:
-            self._drop()
-            return Outcome(key, "skipped", "taken over by another run")
-        try:
-            conn.send(b".\r\n")
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            handover.undo([item])  # the "." did not leave whole: the server cannot accept it
-            raise _Transient(f"connection lost: {exc or type(exc).__name__}", drop=True) from exc
-        try:
-            code, reply = conn.getreply()
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._drop()
-            return Outcome(
-                key,
-                "uncertain",
-                f"connection lost while the server was accepting the message: {exc}",
-            )
-        if code == 250:
-            return Outcome(key, "sent", _reply(code, reply), item.personal.message_id)
-        if code >= 500:
-            return Outcome(key, "failed", _reply(code, reply))
-        handover.undo([item])
-        raise _Transient(_reply(code, reply), drop=code == 421)
 
 
 def open_transport(prepared: Prepared, options: TransportOptions) -> SmtpTransport:
