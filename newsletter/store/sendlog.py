@@ -65,9 +65,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Step:
-    """One sender's changes to commit together (SendRun's writer joins several in one
-    transaction): record answers, take refused messages back, give claims back, mark
-    messages as being handed over, claim the next ones."""
+    """One sender's changes, committed together (SendRun's writer joins several steps in one
+    transaction): answers, refusals taken back, claims given back, hand-overs, new claims."""
 
     record: Sequence[Outcome] = ()
     take_back: Sequence[str] = ()
@@ -90,8 +89,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Done:
-    """What a committed step got: the keys it handed over and claimed (the others are held
-    by another run, or were taken from this one)."""
+    """What a committed step got (the keys left out are held by another run now)."""
 
     handed: list[str]
     claimed: list[str]
