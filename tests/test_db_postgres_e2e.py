@@ -90,7 +90,9 @@ def test_a_killed_send_on_postgresql_resumes_and_sends_each_once(
     addresses = [f"k{i:02d}@example.org" for i in range(20)]
     path = audience(tmp_path / "a.csv", addresses)
     with SmtpServer() as server:
-        project = make_project(tmp_path / "p", server.port).root
+        # One connection: the kill lands at one exact point (tests/test_send_lanes.py kills
+        # sends over four; the two-process test above uses the default four).
+        project = make_project(tmp_path / "p", server.port, connections=1).root
         args = ("send", "2020-10", "--via", "smtp", "--audience", str(path), "--yes")
         proc = popen(*args, cwd=project)
         # The server takes the 7th message, then kills the sender before it hears "250".
