@@ -434,6 +434,11 @@ def test_environment_and_options_override_the_config(
         )
     with pytest.raises(ConfigError, match="NEWSLETTER_SMTP_PORT='x'"):
         resolve(smtp, "a@example.org", env={"NEWSLETTER_SMTP_PORT": "x"})
+    # [smtp] connections (default 4), and NEWSLETTER_SMTP_CONNECTIONS over it.
+    assert resolve(smtp, "a@example.org", env={}).connections == 4
+    assert resolve(smtp, "a@example.org", env={"NEWSLETTER_SMTP_CONNECTIONS": "8"}).connections == 8
+    with pytest.raises(ConfigError, match="NEWSLETTER_SMTP_CONNECTIONS=0: use 1 to 32"):
+        resolve(smtp, "a@example.org", env={"NEWSLETTER_SMTP_CONNECTIONS": "0"})
 
 
 def test_the_password_never_comes_from_the_config_file(tmp_path: Path) -> None:
