@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from newsletter.errors import SendError
 from newsletter.store.sendlog import Done, Outcome, Status, Step
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from newsletter.deliver import merge
     from newsletter.deliver.recipient import Recipient
     from newsletter.deliver.send.clock import Clock
-    from newsletter.deliver.send.run import SendReport
     from newsletter.deliver.send.transport import Handover, Outgoing
 
 
@@ -86,6 +85,22 @@ class Committer(Protocol):
     def commit(self, step: Step) -> Done: ...
 
 
+class Report(Protocol):
+    """What lanes fill in (``run.SendReport``)."""
+
+    interrupted: bool
+
+    def add(self, outcomes: Sequence[Outcome]) -> None: ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A transport that keeps several connections itself (SMTP): ``run_send`` hands it the
+    whole plan as a feed, instead of batches through ``deliver``."""
+
+    def stream(self, sending: Sending, log: Committer) -> None: ...
+
+
 class Feed:
     """The plan's recipients, handed out one at a time and built only when taken."""
 
@@ -123,7 +138,7 @@ class Sending:
     feed: Feed
     log: Committer
     pacer: Pacer
-    report: SendReport
+    report: Report
     should_stop: Callable[[], bool] = lambda: False
     on_progress: Callable[[int], None] | None = None
     lost: Callable[[], bool] = lambda: False  # the run lost its claims (lease ran out)

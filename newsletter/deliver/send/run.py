@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from newsletter.deliver import merge
 from newsletter.deliver.export import Prepared, chunks
 from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
-from newsletter.deliver.send.lanes import Feed, Pacer, RunLog, Sending
+from newsletter.deliver.send.lanes import Feed, Pacer, RunLog, Sending, Streaming
 from newsletter.deliver.send.plan import Plan
-from newsletter.deliver.send.transport import Outgoing, Streaming, Transport, Unlogged
+from newsletter.deliver.send.transport import Outgoing, Transport, Unlogged
 from newsletter.errors import SendError, StoreError
 from newsletter.store.sendlog import Outcome
 from newsletter.store.sendrun import LEASE, SendRun

@@ -149,6 +149,10 @@ class SmtpTransport:
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
 
+    @property
+    def envelope_from(self) -> str:
+        return self.config.envelope_from
+
     def describe(self) -> str:
         cfg = self.config
         lanes = f", {cfg.connections} connections" if cfg.connections > 1 else ""

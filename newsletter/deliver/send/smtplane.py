@@ -21,14 +21,15 @@ from __future__ import annotations
 import contextlib
 import smtplib
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from newsletter.errors import SendError
 from newsletter.store.sendlog import Outcome, Step
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from newsletter.deliver.send.lanes import Committer, Sending
-    from newsletter.deliver.send.smtp import SmtpTransport
     from newsletter.deliver.send.transport import Outgoing
 
 DOT = b".\r\n"
@@ -49,10 +50,34 @@ def reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
+class Wire(Protocol):
+    """What a lane asks of its transport (``smtp.SmtpTransport``)."""
+
+    max_attempts: int
+    pipelining: bool
+    sleep: Callable[[float], None]
+
+    @property
+    def envelope_from(self) -> str: ...
+
+    @property
+    def connect_attempts(self) -> int: ...
+
+    def describe(self) -> str: ...
+
+    def backoff(self, attempt: int) -> float: ...
+
+    def envelope(self, item: Outgoing) -> list[bytes]: ...
+
+    def connect(self) -> smtplib.SMTP: ...
+
+    def unreachable(self, detail: str) -> SendError: ...
+
+    def hang_up(self, conn: smtplib.SMTP, *, polite: bool) -> None: ...
+
+
 class Lane:
-    def __init__(
-        self, transport: SmtpTransport, sending: Sending, log: Committer, *, first: bool
-    ) -> None:
+    def __init__(self, transport: Wire, sending: Sending, log: Committer, *, first: bool) -> None:
         self.transport = transport
         self.sending = sending
         self.log = log
@@ -232,7 +257,7 @@ class Lane:
             self._reset()
             raise SendError(
                 f"{self.transport.describe()} refuses the sender "
-                f"{self.transport.config.envelope_from}: {reply_text(code, text)}",
+                f"{self.transport.envelope_from}: {reply_text(code, text)}",
                 hint="check [newsletter] from_email or [smtp] envelope_from is allowed to send "
                 "through this server",
             )

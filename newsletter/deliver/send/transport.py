@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from newsletter.deliver import merge
     from newsletter.deliver.export.prepared import Prepared
     from newsletter.deliver.recipient import Recipient
-    from newsletter.deliver.send.lanes import Committer, Sending
     from newsletter.store.sendlog import Outcome
 
 
@@ -78,14 +77,6 @@ class Transport(Protocol):
         """One outcome per message, in order. Raise SendError only when none of the batch
         can have reached the server (connection lost for good, sender refused...)."""
         ...
-
-
-@runtime_checkable
-class Streaming(Protocol):
-    """A transport that keeps several connections itself (SMTP): ``run_send`` hands it the
-    whole plan as a feed, instead of batches through ``deliver``."""
-
-    def stream(self, sending: Sending, log: Committer) -> None: ...
 
 
 @dataclass(frozen=True)
