@@ -376,7 +376,7 @@ def test_a_crash_before_the_message_leaves_then_rerun_delivers_each_once(
 def test_a_refused_final_dot_is_not_in_doubt_during_the_retry(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
-    project = make_project(tmp_path / "p", smtp_server.port)
+    project = make_project(tmp_path / "p", smtp_server.port, connections=1)
     path = audience(tmp_path / "a.csv", ADDRESSES[:2])
     seen: list[dict[str, Status]] = []
 
