@@ -170,3 +170,23 @@ def test_the_suggested_subject_names_the_month_in_the_editions_language() -> Non
     assert suggest_subject(project.config, "2024-03", None, nb).endswith(
         "mars 2024: ingen nyheter denne måneden"
     )
+
+
+def test_check_covers_every_edition_and_flags_language_and_translation(
+    built: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(built, root, ignore=shutil.ignore_patterns("build"))
+    both = cli("check", "2020-10", cwd=root)
+    assert "Checked 2020-10 (en)" in both.stdout and "Checked 2020-10 (nb)" in both.stdout
+    assert "story-language" not in both.stdout and "untranslated" not in both.stdout
+    # An English story moved into the Norwegian edition, and a word no catalog translates.
+    en, nb = root / "issues" / "2020-10.en.yaml", root / "issues" / "2020-10.nb.yaml"
+    nb.write_text(nb.read_text().replace("language: no", "language: en", 1))
+    (root / "templates" / "partials").mkdir(parents=True)
+    (root / "templates" / "partials" / "team.mjml.j2").write_text('{{ _("Meet the team") }}\n')
+    one = cli("check", "2020-10", "--edition", "nb", "--format", "json", cwd=root)
+    assert '"edition": "nb"' in one.stdout and "Checked" not in one.stdout
+    assert '"rule": "story-language"' in one.stdout
+    assert "'Meet the team' has no nb translation" in one.stdout
+    assert en.read_text() == (built / "issues" / "2020-10.en.yaml").read_text()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from selectolax.lexbor import LexborHTMLParser
 
+from newsletter.checks.edition import check_story_languages, check_translations
 from newsletter.checks.html import Expectations, check_html
 from newsletter.checks.images import check_image_weight
 from newsletter.checks.message import check_exported
@@ -25,6 +26,7 @@ from newsletter.project import Project
 
 if TYPE_CHECKING:
     from newsletter.config import Config
+    from newsletter.editions import Edition
     from newsletter.models import Issue
     from newsletter.render import Rendered
     from newsletter.render.issueimages import IssueImages
@@ -111,8 +113,10 @@ def check_issue(
     *,
     links: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    edition: Edition | None = None,
 ) -> CheckReport:
-    """Render the issue for ``month`` as ``build`` would, and check it.
+    """Render the issue for ``month`` (of ``edition``, default: the default one) as
+    ``build`` would, and check it.
 
     ``links`` also requests every link and image (``progress(done, total)`` reports on it).
     A template or MJML error becomes a "render" finding rather than an exception.
@@ -121,10 +125,11 @@ def check_issue(
     from newsletter.render import project_environment, render_mjml
     from newsletter.render.theme import build_theme
 
-    issue = load_issue(project.require_issue(month))
+    edition = edition or project.default_edition
+    issue = load_issue(project.require_issue(month, edition))
     config = project.config
     try:
-        done = render_month(project, month, issue=issue, strict=False)
+        done = render_month(project, month, issue=issue, strict=False, edition=edition)
     except RenderError as exc:
         env = project_environment(project)
         report = CheckReport(issue.month)
@@ -135,6 +140,10 @@ def check_issue(
         check_issue_file(report, issue)
         return report
     report = check_rendered(config, issue, done.email, done.images)
+    if not edition.single:
+        report.edition = edition.code
+        check_story_languages(report, issue, edition)
+        check_translations(report, project, done.env, edition)
     if links:
         from newsletter.checks.links import check_links
 

@@ -28,6 +28,7 @@ class CheckReport:
     image_bytes: int = 0  # the prepared story images, together
     image_budget: int = 0  # [images] budget_kb, in bytes (0: images not weighed)
     findings: list[Finding] = field(default_factory=list)
+    edition: str | None = None  # with several editions, the one checked
 
     @property
     def errors(self) -> list[Finding]:
@@ -50,7 +51,8 @@ class CheckReport:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"month": self.month, "html_bytes": self.html_bytes,
+            {"month": self.month, **({"edition": self.edition} if self.edition else {}),
+             "html_bytes": self.html_bytes,
              "image_bytes": self.image_bytes, "image_budget": self.image_budget,
              "errors": len(self.errors), "warnings": len(self.warnings),
              "findings": [asdict(f) for f in self.findings]},

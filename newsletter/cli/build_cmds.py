@@ -12,7 +12,9 @@ from newsletter.cli.app import MonthArg, ProjectOpt, app, console, open_project
 
 if TYPE_CHECKING:
     from newsletter.build import MonthRender
+    from newsletter.checks import CheckReport
     from newsletter.collect import CollectReport
+    from newsletter.editions import Edition
     from newsletter.project import Project
 
 BUDGET_KB = 90
@@ -140,16 +142,35 @@ def check(
     links: Annotated[
         bool, typer.Option("--links", help="Also request every link and image (needs network).")
     ] = False,
+    edition: EditionOpt = None,
 ) -> None:
     """Check an issue for what would hurt subscribers: size, alt text, links, contrast...
 
-    Exits with 1 when there are errors (warnings alone exit 0).
+    With several editions, every edition is checked (--edition narrows), also for stories
+    in another language and template words without a translation. Exits with 1 when there
+    are errors (warnings alone exit 0).
 
     Example: newsletter check 2020-10 --links
     """
+    proj = open_project(project)
+    reports = [_check_one(proj, month, links, format, each) for each in proj.pick_editions(edition)]
+    if format is CheckFormat.json:
+        if len(reports) == 1:
+            typer.echo(reports[0].to_json())
+        else:
+            typer.echo("[\n" + ",\n".join(r.to_json().rstrip() for r in reports) + "\n]")
+    else:
+        for report in reports:
+            _print_report(report)
+    if any(report.errors for report in reports):
+        raise typer.Exit(1)
+
+
+def _check_one(
+    proj: Project, month: str, links: bool, format: CheckFormat, edition: Edition
+) -> CheckReport:
     from newsletter.checks import check_issue
 
-    proj = open_project(project)
     if links and format is CheckFormat.text:
         from rich.progress import Progress
 
@@ -159,16 +180,8 @@ def check(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = check_issue(proj, month, links=True, progress=advance)
-    else:
-        report = check_issue(proj, month, links=links)
-
-    if format is CheckFormat.json:
-        typer.echo(report.to_json())
-    else:
-        _print_report(report)
-    if report.errors:
-        raise typer.Exit(1)
+            return check_issue(proj, month, links=True, progress=advance, edition=edition)
+    return check_issue(proj, month, links=links, edition=edition)
 
 
 def _print_report(report: object) -> None:
@@ -185,7 +198,8 @@ def _print_report(report: object) -> None:
             f", images [{colour}]{report.image_bytes / 1024:.0f} KB[/] of "
             f"{report.image_budget / 1024:.0f} KB"
         )
-    console.print(f"Checked [bold]{report.month}[/]: email.html {size}{images}")
+    which = f" ({report.edition})" if report.edition else ""
+    console.print(f"Checked [bold]{report.month}{which}[/]: email.html {size}{images}")
     order = {Level.error: 0, Level.warning: 1, Level.info: 2}
     styles = {Level.error: "red", Level.warning: "yellow", Level.info: "dim"}
     if report.notes:

@@ -14,6 +14,8 @@ from newsletter.registry import PROVIDERS
 
 if TYPE_CHECKING:
     from newsletter.deliver.audience import AudienceReport
+    from newsletter.deliver.export import ExportResult
+    from newsletter.project import Project
 
 
 # Typer offers an Enum's members as the choices; the members come from the registries, so
@@ -33,6 +35,10 @@ AudienceOpt = Annotated[
         "(default: the confirmed subscribers).",
         dir_okay=False,
     ),
+]
+EditionOpt = Annotated[
+    str | None,
+    typer.Option("--edition", "-e", metavar="CODE", help="Only this edition's recipients."),
 ]
 TopicOpt = Annotated[
     str | None, typer.Option("--topic", help="Only the confirmed subscribers of this topic.")
@@ -64,9 +70,13 @@ def export(
             "Give the time they will be sent: spam filters distrust a Date hours old.",
         ),
     ] = None,
+    edition: EditionOpt = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export an issue for a mail provider: one JSON file per API request, plus manifest.json.
+
+    With several editions, OUT/<code>/ holds each edition's export with the recipients who
+    get it (their language, else the default edition).
 
     The recipients are --audience FILE, else the confirmed subscribers (--topic narrows
     them). eml writes one .eml per recipient, or one template message when there are none.
@@ -75,7 +85,7 @@ def export(
 
     Example: newsletter export 2020-10 --to sendgrid --audience subscribers.csv --out out/
     """
-    from newsletter.deliver.export import export_issue
+    from newsletter.deliver.export import export_editions
     from newsletter.deliver.export.eml import parse_date
     from newsletter.errors import ApprovalError
     from newsletter.issuefile.status import require_approved
@@ -83,21 +93,33 @@ def export(
     provider = str(to)
     when = parse_date(date) if date is not None else None
     proj = open_project(project)
-    result = export_issue(proj, month, provider, out, audience, topic=topic, date=when)
-    try:
-        require_approved(proj.require_issue(month))
-    except ApprovalError as exc:  # exported files are uploaded by hand: say so, do not refuse
-        console.print(f"[yellow]Not approved:[/] {show(exc.message)}")
-    if result.audience is not None:
-        print_audience(result.audience)
-    if provider == "eml":
-        for path in result.files:
-            console.print(f"Wrote {path}")
-    else:
-        console.print(f"Wrote {result.requests} request file(s) to {out}/")
-    if result.recipients:
-        console.print(f"{result.recipients} recipient(s) in {provider}'s requests.")
-    for note in result.notes:
-        console.print(f"[dim]note:[/] {show(note)}")
-    if result.manifest:
-        console.print(f"Manifest: {result.manifest}")
+    results = export_editions(
+        proj, month, provider, out, audience, topic=topic, date=when, edition=edition
+    )
+    several = not proj.default_edition.single
+    codes = _exported_editions(proj, results)
+    for code in codes:  # each edition's file is approved on its own
+        try:
+            require_approved(proj.require_issue(month, proj.edition(code)))
+        except ApprovalError as exc:  # exported files are uploaded by hand: say so, do not refuse
+            console.print(f"[yellow]Not approved:[/] {show(exc.message)}")
+    if results[0].audience is not None:
+        print_audience(results[0].audience)
+    for result, each in zip(results, codes, strict=True):
+        where = f"{out}/{each}/" if several else f"{out}/"
+        if provider == "eml":
+            for path in result.files:
+                console.print(f"Wrote {path}")
+        else:
+            console.print(f"Wrote {result.requests} request file(s) to {where}")
+        if result.recipients:
+            which = f" get the {each} edition" if several else ""
+            console.print(f"{result.recipients} recipient(s) in {provider}'s requests{which}.")
+        for note in result.notes:
+            console.print(f"[dim]note:[/] {show(note)}")
+        if result.manifest:
+            console.print(f"Manifest: {result.manifest}")
+
+
+def _exported_editions(proj: Project, results: list[ExportResult]) -> list[str]:
+    return [r.edition or proj.default_edition.code for r in results]

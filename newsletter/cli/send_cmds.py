@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.app import CLOCK, ProjectOpt, app, console, err_console, open_project
-from newsletter.cli.export_cmds import AudienceOpt, TopicOpt, print_audience
-from newsletter.cli.show import SHOW_ROWS, show
+from newsletter.cli.export_cmds import AudienceOpt, EditionOpt, TopicOpt, print_audience
+from newsletter.cli.send_show import print_standing, summary
+from newsletter.cli.show import show
 from newsletter.registry import TRANSPORTS
 
 if TYPE_CHECKING:
     from newsletter.deliver.send import Plan, SendReport, Transport
+    from newsletter.deliver.send.due import Scheduled
     from newsletter.project import Project
 
 EXIT_SOME_FAILED = 3
@@ -26,40 +28,6 @@ if TYPE_CHECKING:
     Via = str
 else:
     Via = StrEnum("Via", [(name, name) for name in TRANSPORTS.names()])
-
-
-def _summary(report: SendReport, label: str) -> None:
-    from rich.table import Table
-
-    console.print(f"[bold]{show(label)}[/] in {report.elapsed:.1f} s")
-    table = Table(show_header=False)
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_row("sent", f"[green]{report.sent}[/]")
-    if report.skipped:
-        table.add_row("skipped (taken by another run)", str(report.skipped))
-    table.add_row("failed (permanent)", f"[red]{len(report.failed)}[/]" if report.failed else "0")
-    if report.deferred:
-        table.add_row(
-            "deferred (temporary, retried next run)", f"[yellow]{len(report.deferred)}[/]"
-        )
-    if report.uncertain:
-        table.add_row(
-            "uncertain (connection lost at acceptance)", f"[yellow]{len(report.uncertain)}[/]"
-        )
-    if report.unrecorded:
-        table.add_row(
-            "answered but not recorded (the send log failed)",
-            f"[red]{len(report.unrecorded)}[/]",
-        )
-    console.print(table)
-    for kind in ("failed", "deferred", "uncertain"):
-        for outcome in getattr(report, kind)[:SHOW_ROWS]:
-            console.print(f"  {kind}: {show(outcome.key)}: {show(outcome.detail)}")
-    for outcome in report.unrecorded[:SHOW_ROWS]:
-        console.print(
-            f"  not recorded: {show(outcome.key)}: {outcome.status}: {show(outcome.detail)}"
-        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +43,7 @@ class SendOptions:
     smtp_port: int | None
     resend_uncertain: bool
     retry_failed: bool
+    edition: str | None = None
 
 
 @app.command()
@@ -126,6 +95,7 @@ def send(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Also retry permanent (5xx) failures.")
     ] = False,
+    edition: EditionOpt = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Send an approved issue to the confirmed subscribers (or --audience FILE), never twice.
@@ -138,6 +108,11 @@ def send(
     Needs NEWSLETTER_SECRET (signs the unsubscribe links); the SMTP password comes from
     NEWSLETTER_SMTP_PASSWORD, API keys from NEWSLETTER_SENDGRID_API_KEY and the like
     (README: "Sending through a provider's API").
+
+    With several editions, each recipient gets the edition of their language (the
+    audience's language column, a subscriber's edition), else the default one; one
+    message per person and month, whichever edition. Each edition's file is approved and
+    marked sent on its own; --edition sends (or proofs) only that edition.
 
     Example: newsletter send 2020-10 --via smtp --audience subscribers.csv --rate 5/s
     """
@@ -154,12 +129,12 @@ def send(
     options = SendOptions(
         str(via), audience, topic, dry_run,
         parse_rate(rate) if rate is not None else proj.config.send.rate,
-        smtp_host, smtp_port, resend_uncertain, retry_failed,
+        smtp_host, smtp_port, resend_uncertain, retry_failed, edition,
     )  # fmt: skip
     if month is None:
         _send_due(proj, options)
     elif test_to:
-        _send_proof(proj, month, options.via, test_to, smtp_host, smtp_port)
+        _send_proof(proj, month, options.via, test_to, smtp_host, smtp_port, edition)
     else:
         _send_month(proj, month, options, yes=yes)
 
@@ -173,118 +148,151 @@ def _send_due(proj: Project, options: SendOptions) -> None:
     for entry in entries:
         when = f"{entry.due_at:%Y-%m-%d %H:%M %z}" if entry.due_at else ""
         if entry.standing is Standing.waiting:
-            console.print(f"{entry.month}: approved, goes out at {when}.")
+            console.print(f"{entry.label}: approved, goes out at {when}.")
         elif entry.standing is Standing.draft and entry.due_at and entry.due_at <= now:
             console.print(
-                f"[yellow]{entry.month}: its send_at ({when}) has come, but it is a draft[/]; "
+                f"[yellow]{entry.label}: its send_at ({when}) has come, but it is a draft[/]; "
                 f"`newsletter approve {entry.month}` to send it."
             )
         elif entry.standing is Standing.unreadable:
-            err_console.print(f"[red]{entry.month}: not read:[/] {show(entry.problem)}")
+            err_console.print(f"[red]{entry.label}: not read:[/] {show(entry.problem)}")
     due = [e for e in entries if e.standing is Standing.due]
     if not due:
         console.print(f"Nothing is due at {now:%Y-%m-%d %H:%M %Z}.")
         return
     failed: list[int] = []
     for entry in due:
-        console.print(f"[bold]{entry.month}[/] is due (send_at {entry.due_at:%Y-%m-%d %H:%M %z}).")
-        try:
-            _send_month(proj, entry.month, options, yes=True)
-        except typer.Exit as exc:
-            failed.append(exc.exit_code)
-        except NewsletterError as exc:  # one issue's problem does not hold back the others
-            err_console.print(f"[bold red]error:[/] {show(exc.message)}", highlight=False)
-            if exc.hint:
-                err_console.print(f"[dim]hint:[/] {show(exc.hint)}", highlight=False)
-            failed.append(exc.exit_code)
+        console.print(f"[bold]{entry.label}[/] is due (send_at {entry.due_at:%Y-%m-%d %H:%M %z}).")
+    for month, codes in _due_sends(proj, due):
+        for code in codes:
+            try:
+                _send_month(proj, month, replace(options, edition=code), yes=True)
+            except typer.Exit as exc:
+                failed.append(exc.exit_code)
+            except NewsletterError as exc:  # one issue's problem does not hold back the others
+                err_console.print(f"[bold red]error:[/] {show(exc.message)}", highlight=False)
+                if exc.hint:
+                    err_console.print(f"[dim]hint:[/] {show(exc.hint)}", highlight=False)
+                failed.append(exc.exit_code)
     if failed:
         raise typer.Exit(failed[0])
 
 
+def _due_sends(proj: Project, due: list[Scheduled]) -> list[tuple[str, list[str | None]]]:
+    """Each due month with its due editions; None: all of them in one routed send."""
+    months: dict[str, list[str | None]] = {}
+    for entry in due:
+        months.setdefault(entry.month, []).append(entry.edition)
+    every = len(proj.editions)
+    return [(m, [None] if len(codes) == every else codes) for m, codes in months.items()]
+
+
 def _send_month(proj: Project, month: str, options: SendOptions, *, yes: bool) -> None:
-    from newsletter.deliver.send import make_transport, plan_send
+    from newsletter.deliver.send import make_transport, plan_sends
     from newsletter.errors import ApprovalError
     from newsletter.issuefile.status import require_approved
 
-    path = proj.require_issue(month)
-    try:
-        issue = require_approved(path)
-        if issue.sent_at is not None:
+    several = not proj.default_edition.single
+    for each in proj.pick_editions(options.edition):  # each edition's file on its own
+        path = proj.require_issue(month, each)
+        which = f" ({each.code})" if several else ""
+        try:
+            issue = require_approved(path)
+            if issue.sent_at is not None:
+                console.print(
+                    f"{month}{which} went out on {issue.sent_at:%Y-%m-%d %H:%M %Z}; only "
+                    "recipients who have not had it yet get it now."
+                )
+        except ApprovalError as exc:
+            if not options.dry_run:
+                raise
             console.print(
-                f"{month} went out on {issue.sent_at:%Y-%m-%d %H:%M %Z}; only recipients who "
-                "have not had it yet get it now."
+                f"[yellow]Not approved:[/] {show(exc.message)} (a real send would refuse)"
             )
-    except ApprovalError as exc:
-        if not options.dry_run:
-            raise
-        console.print(f"[yellow]Not approved:[/] {show(exc.message)} (a real send would refuse)")
-    plan = plan_send(
+    plans = plan_sends(
         proj, month, options.audience, topic=options.topic, via=options.via,
         resend_uncertain=options.resend_uncertain, retry_failed=options.retry_failed,
+        edition=options.edition,
     )  # fmt: skip
-    print_audience(plan.audience)
-    if plan.already_sent:
-        console.print(f"Already sent earlier: {plan.already_sent} (skipped).")
-    if plan.previously_failed:
-        console.print(
-            f"Failed permanently earlier: {plan.previously_failed} (skipped; --retry-failed)."
+    print_audience(plans[0].audience)
+    if several:
+        shares = ", ".join(
+            f"{p.prepared.edition_code} {len(p.recipients) + p.already_sent}" for p in plans
         )
-    if plan.uncertain and options.resend_uncertain:
-        console.print(
-            f"[yellow]Uncertain from an interrupted run:[/] {len(plan.uncertain)} (resent, as "
-            "--resend-uncertain asks: some may get a second copy)."
-        )
-    elif plan.uncertain:
-        console.print(
-            f"[yellow]Uncertain from an interrupted run:[/] {len(plan.uncertain)} (not resent, "
-            "so nobody gets two copies; --resend-uncertain to send them anyway)."
-        )
-        for email in plan.uncertain[:SHOW_ROWS]:
-            console.print(f"  uncertain: {show(email)}")
-    if plan.busy:
-        console.print(
-            f"Being sent right now by another run: {plan.busy} (skipped; that run sends them)."
-        )
-    transport = make_transport(
-        plan.prepared, options.via, smtp_host=options.smtp_host, smtp_port=options.smtp_port
-    )
+        console.print(f"Editions: {shares} recipient(s).")
+    print_standing(plans, options.resend_uncertain)
+    transports = [
+        make_transport(p.prepared, options.via, smtp_host=options.smtp_host,
+                       smtp_port=options.smtp_port)
+        for p in plans
+    ]  # fmt: skip
     if options.dry_run:
         from newsletter.deliver.send import dry_run as build_all
 
-        count = build_all(plan, transport)
+        count = sum(build_all(p, t) for p, t in zip(plans, transports, strict=True))
         console.print(
-            f"Dry run: built {count} message(s) for {transport.describe()}; nothing was sent "
-            "or logged."
+            f"Dry run: built {count} message(s) for {transports[0].describe()}; nothing was "
+            "sent or logged."
         )
         return
-    if not plan.recipients:
+    todo = [(p, t) for p, t in zip(plans, transports, strict=True) if p.recipients]
+    if not todo:
         console.print("Nothing to send: everyone in the audience has been handled.")
-        _mark_sent(proj, month, plan, None)
+        _mark_sent(proj, month, plans, {}, options.edition)
         return
     if not yes:
-        typer.confirm(
-            f"Send {month} “{plan.prepared.subject}” to {len(plan.recipients)} recipient(s) "
-            f"via {transport.describe()}?",
-            abort=True,
+        what = "; ".join(
+            f"{_edition_label(p, several)}“{p.prepared.subject}” to {len(p.recipients)}"
+            for p, _ in todo
         )
-    report = _run_with_progress(plan, transport, options.rate)
-    _summary(report, f"Sent {month} via {transport.describe()}")
-    _mark_sent(proj, month, plan, report)
-    if report.stopped is not None:
-        raise report.stopped  # what failed in the send log; nothing was sent without a claim
-    if report.interrupted:
-        console.print("[yellow]Interrupted.[/] Run the same command again to resume.")
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if not report.ok:
+        typer.confirm(f"Send {month} {what} recipient(s) via {todo[0][1].describe()}?", abort=True)
+    reports: dict[str, SendReport] = {}
+    for plan, transport in todo:
+        report = _run_with_progress(plan, transport, options.rate)
+        reports[plan.prepared.edition_code] = report
+        label = f"Sent {month}{' (' + plan.prepared.edition_code + ')' if several else ''}"
+        summary(report, f"{label} via {transport.describe()}")
+        if report.stopped is not None or report.interrupted:
+            break
+    _mark_sent(proj, month, plans, reports, options.edition)
+    for report in reports.values():
+        if report.stopped is not None:
+            raise report.stopped  # what failed in the send log; nothing was sent without a claim
+        if report.interrupted:
+            console.print("[yellow]Interrupted.[/] Run the same command again to resume.")
+            raise typer.Exit(EXIT_INTERRUPTED)
+    if not all(r.ok for r in reports.values()):
         console.print("Run the same command again to retry the deferred ones.")
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _mark_sent(proj: Project, month: str, plan: Plan, report: SendReport | None) -> None:
+def _edition_label(plan: Plan, several: bool) -> str:
+    return f"({plan.prepared.edition_code}) " if several else ""
+
+
+def _mark_sent(
+    proj: Project,
+    month: str,
+    plans: list[Plan],
+    reports: dict[str, SendReport],
+    edition: str | None,
+) -> None:
+    """Mark each edition's file sent once everyone who gets that edition has had it (an
+    edition nobody in the audience gets, once every other one is done)."""
     from newsletter.deliver.send.due import mark_sent, send_finished
 
-    if send_finished(plan, report) and mark_sent(proj, month, CLOCK.now()):
-        console.print(f"Marked {month} as sent in {proj.issue_path(month)}.")
+    done = [
+        p
+        for p in plans
+        if (not p.recipients or p.prepared.edition_code in reports)
+        and send_finished(p, reports.get(p.prepared.edition_code))
+    ]
+    codes = {p.prepared.edition_code for p in done}
+    if len(done) == len(plans):
+        codes |= {e.code for e in proj.pick_editions(edition)}
+    for each in proj.editions:
+        if each.code in codes and mark_sent(proj, month, CLOCK.now(), each):
+            console.print(f"Marked {month} as sent in {proj.issue_path(month, each)}.")
 
 
 def _run_with_progress(plan: Plan, transport: Transport, rate: float | None) -> SendReport:
@@ -327,14 +335,25 @@ def _run_with_progress(plan: Plan, transport: Transport, rate: float | None) -> 
 
 
 def _send_proof(
-    proj: Project, month: str, via: str, to: list[str], host: str | None, port: int | None
+    proj: Project,
+    month: str,
+    via: str,
+    to: list[str],
+    host: str | None,
+    port: int | None,
+    edition: str | None = None,
 ) -> None:
+    """A proof of every edition (or of --edition's) to each address."""
     from newsletter.deliver.export import prepare
     from newsletter.deliver.send import make_transport, send_proof
 
-    prepared = prepare(proj, month).as_proof()
-    transport = make_transport(prepared, str(via), smtp_host=host, smtp_port=port)
-    report = send_proof(prepared, transport, to)
-    _summary(report, f"Proof of {month} via {transport.describe()} (not logged)")
-    if not report.ok:
+    failed = False
+    for each in proj.pick_editions(edition):
+        prepared = prepare(proj, month, each).as_proof()
+        transport = make_transport(prepared, str(via), smtp_host=host, smtp_port=port)
+        report = send_proof(prepared, transport, to)
+        which = "" if each.single else f" ({each.code})"
+        summary(report, f"Proof of {month}{which} via {transport.describe()} (not logged)")
+        failed = failed or not report.ok
+    if failed:
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -90,10 +90,11 @@ def issue_report(project: Project, month: str) -> IssueReport:
         report.unsubscribes_by_day = [(d.isoformat(), n) for d, n in sorted(days.items())]
 
     titles: dict[str, str] = {}
-    path = project.issue_path(month)
-    if path.is_file():
-        for story in load_issue(path).stories():
-            titles[_bare(str(story.url))] = story.title
+    for edition in project.editions:  # clicks of every edition of the month
+        path = project.issue_path(month, edition)
+        if path.is_file():
+            for story in load_issue(path).stories():
+                titles.setdefault(_bare(str(story.url)), story.title)
     for url, clicks in events.clicks(month):
         report.clicks.append(StoryClicks(titles.get(_bare(url), url), url, clicks))
     subscribers.engine.dispose()

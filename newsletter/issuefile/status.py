@@ -100,7 +100,7 @@ def record_sent(path: Path, at: datetime) -> Issue:
 
 def require_approved(path: Path) -> Issue:
     """The issue in ``path`` if it may be sent: approved (or sent) and unchanged since."""
-    month = path.stem
+    month = path.name.split(".")[0]  # YYYY-MM.yaml, or an edition's YYYY-MM.<code>.yaml
     issue = load_issue(path, resolve=False)
     again = f"check it (`newsletter check {month}`) and approve it: `newsletter approve {month}`"
     proof = f"a proof needs no approval: `newsletter send {month} --test-to you@example.org`"

@@ -25,7 +25,7 @@ from newsletter.deliver.export.context import (
 from newsletter.deliver.export.files import MANIFEST, from_requests, write_manifest, write_requests
 from newsletter.deliver.export.prepared import Prepared, prepare
 from newsletter.deliver.export.providers import Provider, provider
-from newsletter.deliver.export.run import export_issue
+from newsletter.deliver.export.run import export_editions, export_issue
 
 __all__ = [
     "MANIFEST",
@@ -37,6 +37,7 @@ __all__ = [
     "Request",
     "chunks",
     "common_headers",
+    "export_editions",
     "export_issue",
     "from_requests",
     "missing_setting",

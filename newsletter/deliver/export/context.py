@@ -49,6 +49,7 @@ class ExportResult:
     audience: AudienceReport | None = None
     manifest: Path | None = None
     notes: list[str] = field(default_factory=list)
+    edition: str | None = None  # with several editions, the one exported
 
 
 class ExportContext:

@@ -10,6 +10,7 @@ from newsletter.project import Project
 if TYPE_CHECKING:
     from newsletter.config import Config
     from newsletter.deliver.message import MessageTemplate
+    from newsletter.editions import Edition
     from newsletter.models import Issue
 
 
@@ -22,6 +23,11 @@ class Prepared:
     html: str
     text: str
     proof: bool = False
+    edition: Edition | None = None  # None: the default edition
+
+    @property
+    def edition_code(self) -> str:
+        return self.edition.code if self.edition else self.project.default_edition.code
 
     @property
     def config(self) -> Config:
@@ -38,7 +44,9 @@ class Prepared:
         return (PROOF_PREFIX if self.proof else "") + self.issue.subject
 
     def as_proof(self) -> Prepared:
-        return Prepared(self.project, self.issue, self.html, self.text, proof=True)
+        return Prepared(
+            self.project, self.issue, self.html, self.text, proof=True, edition=self.edition
+        )
 
     def message_template(self) -> MessageTemplate:
         from newsletter.deliver.message import MessageTemplate
@@ -48,16 +56,17 @@ class Prepared:
         )
 
 
-def prepare(project: Project, month: str) -> Prepared:
-    """Load and render the issue once (Jinja2 + MJML); the result is filled per recipient."""
+def prepare(project: Project, month: str, edition: Edition | None = None) -> Prepared:
+    """Load and render the issue (of ``edition``) once (Jinja2 + MJML); the result is filled
+    per recipient."""
     from newsletter.build import render_month
 
-    done = render_month(project, month)
+    done = render_month(project, month, edition=edition)
     html, text = done.email.html, done.email.text
     serve = project.config.serve
     if serve.public_url and serve.clicks:
         html, text = _tracked(project, done.issue.month, html, text, serve.public_url)
-    return Prepared(project, done.issue, html, text)
+    return Prepared(project, done.issue, html, text, edition=edition)
 
 
 def _tracked(project: Project, month: str, html: str, text: str, public: str) -> tuple[str, str]:

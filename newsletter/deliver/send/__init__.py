@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from newsletter.deliver.send.clock import SYSTEM_CLOCK, Clock
 from newsletter.deliver.send.lanes import Pacer
-from newsletter.deliver.send.plan import Plan, plan_send
+from newsletter.deliver.send.plan import Plan, plan_send, plan_sends
 from newsletter.deliver.send.run import (
     SendReport,
     dry_run,
@@ -52,6 +52,7 @@ __all__ = [
     "make_transport",
     "parse_rate",
     "plan_send",
+    "plan_sends",
     "proof_recipients",
     "run_send",
     "send_proof",

@@ -22,6 +22,7 @@ from newsletter.models import Issue, IssueStatus
 if TYPE_CHECKING:
     from newsletter.deliver.send.plan import Plan
     from newsletter.deliver.send.run import SendReport
+    from newsletter.editions import Edition
     from newsletter.project import Project
 
 
@@ -41,6 +42,11 @@ class Scheduled:
     standing: Standing
     issue: Issue | None = None
     problem: str = ""
+    edition: str | None = None  # with several editions, each edition's file on its own
+
+    @property
+    def label(self) -> str:
+        return self.month if self.edition is None else f"{self.month} ({self.edition})"
 
     @property
     def due_at(self) -> datetime | None:
@@ -48,16 +54,22 @@ class Scheduled:
 
 
 def schedule(project: Project, now: datetime) -> list[Scheduled]:
-    """Every issue file and whether it goes out at ``now``, oldest first."""
+    """Every issue file (each edition's) and whether it goes out at ``now``, oldest first."""
     found = []
     for month in project.months():
-        path = project.issue_path(month)
-        try:
-            issue = load_issue(path, resolve=False)
-        except IssueFileError as exc:
-            found.append(Scheduled(month, path, Standing.unreadable, problem=exc.message))
-            continue
-        found.append(Scheduled(month, path, _standing(issue, now), issue))
+        for edition in project.editions:
+            path = project.issue_path(month, edition)
+            if not path.is_file():
+                continue
+            code = None if edition.single else edition.code
+            try:
+                issue = load_issue(path, resolve=False)
+            except IssueFileError as exc:
+                found.append(
+                    Scheduled(month, path, Standing.unreadable, problem=exc.message, edition=code)
+                )
+                continue
+            found.append(Scheduled(month, path, _standing(issue, now), issue, edition=code))
     return found
 
 
@@ -85,9 +97,12 @@ def send_finished(plan: Plan, report: SendReport | None) -> bool:
     return not (report.deferred or report.interrupted or report.stopped or report.unrecorded)
 
 
-def mark_sent(project: Project, month: str, now: datetime) -> Issue | None:
-    """Record in the issue file that it went out (once: a sent issue keeps its time)."""
-    path = project.issue_path(month)
+def mark_sent(
+    project: Project, month: str, now: datetime, edition: Edition | None = None
+) -> Issue | None:
+    """Record in the issue file (of ``edition``) that it went out (once: a sent issue keeps
+    its time)."""
+    path = project.issue_path(month, edition)
     issue = load_issue(path, resolve=False)
     if issue.status is IssueStatus.sent and issue.sent_at is not None:
         return None
