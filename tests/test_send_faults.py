@@ -333,13 +333,17 @@ def test_ten_random_kills_then_a_rerun_deliver_each_recipient_once(
     code, _, err = send(project, recipients)
     assert code in (0, 3), (seed, err)
     deliverable = [a for a in addresses if a != undeliverable]
-    assert server.count() == Counter(deliverable), f"seed {seed}: each exactly once"
     final = standing(project)
     uncertain = {k for k, s in final.items() if s == "uncertain"}
     # Killed inside DATA: in doubt. A kill at the next MAIL or RCPT may also find the message
-    # before it accepted but not yet recorded (its answer is committed with the next claim):
-    # in doubt too, but never one the server did not accept, and at most one per kill.
-    assert set(in_doubt) <= uncertain <= set(server.accepted), f"seed {seed}: {uncertain}"
+    # before it accepted but not yet recorded (its answer is committed with the next claim),
+    # or, pipelined, k13's refused "." whose reply the sender never read: in doubt too, and
+    # reported rather than resent. Everyone else is delivered exactly once.
+    unanswered = uncertain - set(server.accepted)
+    assert unanswered <= {"k13@example.org"}, f"seed {seed}: {unanswered}"
+    expected = Counter(a for a in deliverable if a not in unanswered)
+    assert server.count() == expected, f"seed {seed}: each exactly once"
+    assert set(in_doubt) <= uncertain, f"seed {seed}: {uncertain}"
     assert len(uncertain) <= len(plan), f"seed {seed}: at most one in doubt per kill"
     assert final[undeliverable] == "failed"
     assert {s for k, s in final.items() if k not in uncertain and k != undeliverable} == {"sent"}
