@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Test workers: most tests wait on servers, browsers and subprocesses, so three keep two cores busy.
+TEST_WORKERS ?= 3
 
 .PHONY: sample test lint golden bench bench-quick clean
 
@@ -18,7 +20,7 @@ sample: $(BIN)/python
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	./scripts/install-test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(BIN)/python
 	$(BIN)/ruff check .
