@@ -267,6 +267,10 @@ class SmtpTransport:
                 )
             else:
                 conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            # The "." and the next envelope follow the body at once: without this, Nagle holds
+            # them until the server's delayed ACK, some 40 ms a message.
+            if conn.sock is not None:
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if cfg.security == "starttls":
                 conn.starttls(context=context)
