@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from newsletter.errors import IssueFileError
+from newsletter.issuefile.bounded import fast_values
 from newsletter.issuefile.yamlio import (
     as_date,
     iter_stories,
@@ -308,7 +309,10 @@ def load_issue(path: Path, *, resolve: bool = True) -> Issue:
     With ``resolve`` (the default, for building), each story carries its overrides applied,
     so templates read ``story.title`` and get what staff wrote.
     """
-    report = validate_issue(path)
+    values = fast_values(path)  # the quick read; the round-trip read words any problem
+    report = validate_tree(path, values) if values is not None else None
+    if report is None or report.errors or report.issue is None:
+        report = validate_issue(path)
     if report.errors or report.issue is None:
         raise IssueFileError(
             report.message(),
