@@ -34,14 +34,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
-from newsletter.store.db import Database, Target, chunks, insert
+from newsletter.store.db import Database, Target
 from newsletter.store.owner import Owner, holds
 from newsletter.store.schema import send_log, send_runs
+from newsletter.store.sendsteps import Writing
 
 Status = Literal["claimed", "sending", "sent", "failed", "deferred"]
 # How a recipient stands for a new run: "busy" is held by another run that is alive.
@@ -235,15 +236,14 @@ class SendLog(Database):
             ids = step.message_ids or [None] * len(step.claim)
             wanted.update(zip(step.claim, ids, strict=True))
         with self.transaction(f"{doing} in the send log", lock=LOCK) as conn:
-            back = _move(conn, issue, [k for s in steps for k in s.take_back], run, "sending",
-                         "claimed")  # fmt: skip
+            writing = Writing(conn, issue, run, _now())
+            back = writing.move([k for s in steps for k in s.take_back], "sending", "claimed")
             for step in steps:
                 if step.release:
-                    _release(conn, issue, step.release, step.release_detail, run)
-            _record_in(conn, issue, [o for step in steps for o in step.record], run)
-            handed = _move(conn, issue, [k for s in steps for k in s.hand_over], run, "claimed",
-                           "sending")  # fmt: skip
-            claimed = self._claim_in(conn, issue, wanted, via, run, retake) if wanted else set()
+                    writing.release(step.release, step.release_detail)
+            writing.record([o for step in steps for o in step.record])
+            handed = writing.move([k for s in steps for k in s.hand_over], "claimed", "sending")
+            claimed = self._claim_in(writing, wanted, via, retake) if wanted else set()
         return [
             Done(
                 [k for k in step.hand_over if k in handed],
@@ -254,45 +254,19 @@ class SendLog(Database):
         ]
 
     def _claim_in(
-        self, conn: Connection, issue: str, wanted: dict[str, str | None], via: str, run: str,
+        self, writing: Writing, wanted: dict[str, str | None], via: str,
         retake: tuple[Status, ...],
     ) -> set[str]:  # fmt: skip
-        now = _now()
-        found: list[Any] = []
-        for part in chunks(list(wanted)):
-            query = select(send_log.c.recipient, send_log.c.status, send_log.c.run_id).where(
-                send_log.c.issue == issue, send_log.c.recipient.in_(part)
-            )
-            found += conn.execute(query).all()
+        found = writing.found(list(wanted))
         # Who is alive is asked only when a row has a holder (never on a first send).
-        alive = self._alive(conn) if any(holder for _, _, holder in found) else {}
+        alive = self._alive(writing.conn) if any(holder for _, _, holder in found) else {}
         taken: set[str] = set()
         for key, status, holder in found:
             held = holder is not None and alive.get(holder, False)
             if held or (status != "claimed" and status not in retake):
                 taken.add(key)
         claimed = [k for k in wanted if k not in taken]
-        stmt = insert(conn, send_log)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[send_log.c.issue, send_log.c.recipient],
-            set_={
-                "status": "claimed",
-                "via": stmt.excluded.via,
-                "message_id": stmt.excluded.message_id,
-                "attempts": send_log.c.attempts + 1,
-                "updated": stmt.excluded.updated,
-                "run_id": stmt.excluded.run_id,
-            },
-        )
-        for part in chunks(claimed):
-            conn.execute(
-                upsert,
-                [
-                    {"issue": issue, "recipient": key, "status": "claimed", "via": via,
-                     "message_id": wanted[key], "attempts": 1, "updated": now, "run_id": run}
-                    for key in part
-                ],
-            )  # fmt: skip
+        writing.claim(wanted, claimed, via)
         return set(claimed)
 
     def hand_over(self, issue: str, keys: Iterable[str], run: str) -> list[str]:
@@ -326,74 +300,3 @@ def _end(conn: Connection, run: str, detail: str) -> None:
     )
     conn.execute(update(send_log).where(send_log.c.run_id == run).values(run_id=None, updated=now))
     conn.execute(delete(send_runs).where(send_runs.c.id == run))
-
-
-def _record_in(conn: Connection, issue: str, outcomes: Iterable[Outcome], run: str) -> None:
-    now = _now()
-    row = and_(send_log.c.issue == issue, send_log.c.recipient == bindparam("b_key"))
-    held = and_(row, send_log.c.run_id == run)
-    let_go: list[dict[str, Any]] = []
-    sent: list[dict[str, Any]] = []
-    other: list[dict[str, Any]] = []
-    for o in outcomes:
-        values = {
-            "b_key": o.key,
-            "b_detail": o.detail,
-            "b_mid": o.message_id,
-            "b_new": o.status,
-        }
-        if o.status == "uncertain":
-            let_go.append(values)
-        elif o.status == "sent":
-            sent.append(values)
-        elif o.status != "skipped":
-            other.append(values)
-    if let_go:
-        conn.execute(
-            update(send_log)
-            .where(held)
-            .values(run_id=None, detail=bindparam("b_detail"), updated=now),
-            let_go,
-        )
-    for batch, where in ((sent, row), (other, held)):
-        if batch:
-            conn.execute(
-                update(send_log).where(where).values(
-                    status=bindparam("b_new"), detail=bindparam("b_detail"), run_id=None,
-                    message_id=func.coalesce(bindparam("b_mid"), send_log.c.message_id),
-                    updated=now,
-                ),
-                batch,
-            )  # fmt: skip
-
-
-def _move(conn: Connection, issue: str, keys: Sequence[str], run: str, old: str,
-          new: str) -> set[str]:  # fmt: skip
-    """``old`` -> ``new`` for the ``keys`` that ``run`` holds in ``old``; returns those."""
-    moved: set[str] = set()
-    for part in chunks(list(keys)):
-        mine = and_(
-            send_log.c.issue == issue, send_log.c.recipient.in_(part),
-            send_log.c.run_id == run, send_log.c.status == old,
-        )  # fmt: skip
-        done = conn.execute(update(send_log).where(mine).values(status=new, updated=_now()))
-        if done.rowcount == len(part):
-            moved.update(part)
-        elif done.rowcount:  # some were not ours (any more): ask which were
-            now_new = and_(mine.clauses[0], mine.clauses[1], mine.clauses[2],
-                           send_log.c.status == new)  # fmt: skip
-            moved |= {k for (k,) in conn.execute(select(send_log.c.recipient).where(now_new))}
-    return moved
-
-
-def _release(conn: Connection, issue: str, keys: Sequence[str], detail: str, run: str) -> None:
-    now = _now()
-    for part in chunks(list(keys)):
-        conn.execute(
-            update(send_log)
-            .where(
-                send_log.c.issue == issue, send_log.c.recipient.in_(part),
-                send_log.c.run_id == run, send_log.c.status == "claimed",
-            )
-            .values(status="deferred", run_id=None, detail=detail, updated=now)
-        )  # fmt: skip
