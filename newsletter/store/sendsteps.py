@@ -28,7 +28,7 @@ _MINE = and_(
     _c.issue == bindparam("b_issue"), _c.recipient.in_(bindparam("b_keys", expanding=True)),
     _c.run_id == bindparam("b_run"),
 )  # fmt: skip
-_ANSWER = {
+_ANSWER: dict[str, Any] = {
     "status": bindparam("b_new"), "detail": bindparam("b_detail"), "run_id": None,
     "message_id": func.coalesce(bindparam("b_mid"), _c.message_id), "updated": bindparam("b_now"),
 }  # fmt: skip
@@ -59,11 +59,9 @@ FOUND = select(_c.recipient, _c.status, _c.run_id).where(
 @cache
 def claim_upsert(dialect: str) -> Any:
     """INSERT a claim, or take over the row of a recipient a rerun may retry."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(send_log)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(send_log)
     return stmt.on_conflict_do_update(
         index_elements=[_c.issue, _c.recipient],
         set_={
