@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -18,8 +18,19 @@ from sqlalchemy.engine import Connection
 from newsletter.store.db import chunks
 from newsletter.store.schema import send_log
 
-if TYPE_CHECKING:
-    from newsletter.store.sendlog import Outcome
+
+class Answer(Protocol):
+    """What happened to one message (``sendlog.Outcome``, which imports this module)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def message_id(self) -> str | None: ...
+
 
 _c = send_log.c
 _ROW = and_(_c.issue == bindparam("b_issue"), _c.recipient == bindparam("b_key"))
@@ -104,7 +115,7 @@ class Writing:
                 ],
             )  # fmt: skip
 
-    def record(self, outcomes: Iterable[Outcome]) -> None:
+    def record(self, outcomes: Iterable[Answer]) -> None:
         """The answers: ``sent`` whoever holds the row, the rest only while this run does."""
         batches: dict[Any, list[dict[str, Any]]] = {LET_GO: [], SENT: [], ANSWERED: []}
         fixed = {"b_issue": self.issue, "b_run": self.run, "b_now": self.now}
