@@ -8,6 +8,7 @@ for one address: no error, no lost write, no duplicate subscriber. The throughpu
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from pathlib import Path
 
@@ -30,10 +31,14 @@ from tests.serve_support import (
 
 COUNT = 200
 pytestmark = pytest.mark.postgresql
+# One TLS context for every visitor's client: httpx otherwise loads the CA store for each of
+# the 200, which on a busy machine stalled the loop past the server's 5 s keep-alive between
+# a visitor's GET and POST, and the POST met a closed connection.
+TLS = ssl.create_default_context()
 
 
 async def sign_up(base: str, email: str) -> int:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) as client:
         page = await client.get("/subscribe")
         answer = await client.post(
             "/subscribe", data={"csrf": csrf_of(page.text), "email": email, "consent": "yes"}
@@ -69,7 +74,9 @@ def test_concurrent_sign_ups_and_unsubscribes_on_two_workers(
                 same = await asyncio.gather(*(sign_up(base, "same@example.org") for _ in range(20)))
                 started = time.monotonic()
                 limits = httpx.Limits(max_connections=COUNT)
-                async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+                async with httpx.AsyncClient(
+                    base_url=base, timeout=60, limits=limits, verify=TLS
+                ) as client:
                     left = await asyncio.gather(*(one_click(client, a) for a in addresses))
                 leaving = time.monotonic() - started
                 return signed, same, left, signing, leaving
