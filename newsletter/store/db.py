@@ -148,7 +148,12 @@ def check_store(target: Target) -> None:
 def insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_nothing`` and ``on_conflict_do_update``
     (SQLite and PostgreSQL spell "insert or ignore" and "upsert" the same way there)."""
-    if conn.dialect.name == "postgresql":
+    return dialect_insert(conn.dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """``insert`` by the dialect's name, for statements built once and reused."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

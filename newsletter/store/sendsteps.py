@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from newsletter.store.db import chunks
+from newsletter.store.db import chunks, dialect_insert
 from newsletter.store.schema import send_log
 
 
@@ -62,6 +62,7 @@ RELEASE = (
     .values(status="deferred", run_id=None, detail=bindparam("b_detail"))
     .values(updated=bindparam("b_now"))
 )
+_BY_STATUS = {"uncertain": LET_GO, "sent": SENT}  # every other answer: ANSWERED
 FOUND = select(_c.recipient, _c.status, _c.run_id).where(
     _c.issue == bindparam("b_issue"), _c.recipient.in_(bindparam("b_keys", expanding=True))
 )
@@ -70,9 +71,7 @@ FOUND = select(_c.recipient, _c.status, _c.run_id).where(
 @cache
 def claim_upsert(dialect: str) -> Any:
     """INSERT a claim, or take over the row of a recipient a rerun may retry."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(send_log)
+    stmt = dialect_insert(dialect, send_log)
     return stmt.on_conflict_do_update(
         index_elements=[_c.issue, _c.recipient],
         set_={
@@ -122,7 +121,7 @@ class Writing:
         for o in outcomes:
             if o.status == "skipped":
                 continue
-            stmt = {"uncertain": LET_GO, "sent": SENT}.get(o.status, ANSWERED)
+            stmt = _BY_STATUS.get(o.status, ANSWERED)
             batches[stmt].append(
                 {**fixed, "b_key": o.key, "b_detail": o.detail, "b_mid": o.message_id,
                  "b_new": o.status}
